@@ -1,0 +1,10 @@
+"""pytest-estimator-isolation: find TensorFlow resource leaks between tests and fail the test that
+caused them. The pytest plugin lives in :mod:`pytest_estimator_isolation.plugin`."""
+
+from __future__ import annotations
+
+from .leaks import EstimatorIsolationWarning, Leak, LeakKind
+from .scopes import Scope
+
+__version__ = "0.1.0"
+__all__ = ["EstimatorIsolationWarning", "Leak", "LeakKind", "Scope", "__version__"]

@@ -1,0 +1,183 @@
+"""Runs the checks around every test and scoped fixture, and decides what each leak means for the test.
+
+Registered on the plugin manager only when some test is checked. It asks each check through our hooks
+(:mod:`.hookspecs`), one implementation at a time, so that a check that crashes (TF internals changed)
+becomes an ``EI900`` leak naming it instead of crashing pytest or passing the test silently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from . import _tf, scopes
+from .baseline import Baseline
+from .leaks import EstimatorIsolationWarning, Leak, LeakKind
+from .options import Settings, check_mode
+from .scopes import Scope
+
+CHECK_ERROR = LeakKind(
+    code="EI900",
+    name="check-error",
+    meaning="a check crashed (usually: this TensorFlow version changed an internal the check reads)",
+    fix="report it to pytest-estimator-isolation with the TF version; opt the test out meanwhile",
+)
+
+SCOPE = pytest.StashKey[Scope]()
+FOUND = pytest.StashKey[list[dict[str, Any]]]()
+JUDGED = pytest.StashKey[bool]()
+
+
+def item_mode(item: pytest.Item, default: str) -> str:
+    marker = item.get_closest_marker("estimator_isolation")
+    if marker is None:
+        return default
+    if len(marker.args) != 1 or marker.kwargs or not isinstance(marker.args[0], str):
+        raise pytest.UsageError(
+            f"{item.nodeid}: @pytest.mark.estimator_isolation takes one mode (strict, warn or off), "
+            f"got args={marker.args!r} kwargs={marker.kwargs!r}"
+        )
+    return check_mode(marker.args[0], f"{item.nodeid}: @pytest.mark.estimator_isolation")
+
+
+def allowed_kinds(item: pytest.Item, known: dict[str, LeakKind]) -> set[str]:
+    names: set[str] = set()
+    for marker in item.iter_markers("allow_leaks"):
+        for name in marker.args:
+            if name not in known:
+                raise pytest.UsageError(
+                    f"{item.nodeid}: @pytest.mark.allow_leaks got unknown leak kind {name!r}; "
+                    f"known kinds: {', '.join(sorted(known))}"
+                )
+            names.add(known[name].name)
+    return names
+
+
+class Checker:
+    def __init__(self, config: pytest.Config, settings: Settings, baseline: Baseline | None) -> None:
+        self.config = config
+        self.settings = settings
+        self.baseline = baseline
+        self.hook = config.pluginmanager.hook
+        self.item: pytest.Item | None = None
+        self.fixtures: dict[int, Scope] = {}
+        _tf.install()
+
+    # ---------------------------------------------------------------- calling the checks
+
+    def _each(self, name: str, **kwargs: Any) -> list[Leak]:
+        leaks: list[Leak] = []
+        for impl in getattr(self.hook, name).get_hookimpls():
+            try:
+                found = impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+            except Exception as exc:
+                what = f"check {impl.plugin_name!r} crashed on TF {_tf.version()}: {exc!r}"
+                owner = kwargs["scope"].owner if "scope" in kwargs else "?"
+                leaks.append(Leak(CHECK_ERROR, owner, what, check=impl.plugin_name))
+                continue
+            for leak in found or ():
+                leak.check = leak.check or impl.plugin_name
+                leaks.append(leak)
+        return leaks
+
+    def known_kinds(self) -> dict[str, LeakKind]:
+        kinds: dict[str, LeakKind] = {CHECK_ERROR.name: CHECK_ERROR}
+        for group in self.hook.pytest_estimator_isolation_kinds():
+            for kind in group:
+                kinds[kind.name] = kind
+                kinds[kind.code] = kind
+        return kinds
+
+    def snapshot(self, scope: Scope) -> None:
+        self._each("pytest_estimator_isolation_snapshot", scope=scope)
+
+    def judge(self, scope: Scope, mode: str, allowed: set[str]) -> list[dict[str, Any]]:
+        """Find what ``scope`` leaked, clean it up in strict mode, and say what each leak means."""
+        leaks = self._each("pytest_estimator_isolation_find_leaks", scope=scope)
+        if not leaks:
+            return []
+        results = []
+        for leak in leaks:
+            entry = leak.to_dict()
+            entry["outcome"] = self._outcome(leak, mode, allowed)
+            results.append(entry)
+        if mode == "strict":
+            to_clean = [leak for leak in leaks if leak.kind.name not in allowed]
+            for impl in self.hook.pytest_estimator_isolation_cleanup.get_hookimpls():
+                mine = [leak for leak in to_clean if leak.check == impl.plugin_name]
+                if mine:
+                    try:
+                        impl.function(**{arg: {"scope": scope, "leaks": mine}[arg] for arg in impl.argnames})
+                    except Exception as exc:
+                        _tf.problem(f"cleanup by check {impl.plugin_name!r} failed: {exc!r}")
+        return results
+
+    def _outcome(self, leak: Leak, mode: str, allowed: set[str]) -> str:
+        if leak.kind.name in allowed:
+            return "allowed"
+        if self.baseline is not None and self.baseline.covers(leak):
+            return "baselined"
+        if mode == "strict" and leak.severity == "error" and not self.settings.update_baseline:
+            return "failed"
+        return "warned"
+
+    # ---------------------------------------------------------------- the test's life
+
+    def mode(self, item: pytest.Item) -> str:
+        return item_mode(item, self.settings.mode)
+
+    def start_test(self, item: pytest.Item) -> None:
+        self.item = item
+        item.stash[FOUND] = []
+        if self.mode(item) == "off":
+            return
+        scope = Scope(owner=item.nodeid, kind="test")
+        item.stash[SCOPE] = scope
+        self.snapshot(scope)
+        scopes.push(scope)
+
+    def judge_test(self, item: pytest.Item) -> None:
+        """Judge the test once: at the first teardown of a wider-scoped fixture, or after its teardown."""
+        scope = item.stash.get(SCOPE, None)
+        if scope is None or item.stash.get(JUDGED, False):
+            return
+        item.stash[JUDGED] = True
+        scopes.pop(scope)
+        mode = self.mode(item)
+        item.stash[FOUND].extend(self.judge(scope, mode, allowed_kinds(item, self.known_kinds())))
+
+    def fixture_set_up(self, fixturedef: Any, started: Scope) -> None:
+        """A wider-scoped fixture finished its setup: it owns what it did, the test does not."""
+        scopes.pop(started)
+        self.fixtures[id(fixturedef)] = started
+        current = scopes.current()
+        if current is not None:
+            self.snapshot(current)
+        fixturedef.addfinalizer(self._before_fixture_teardown)
+
+    def _before_fixture_teardown(self) -> None:
+        # Runs before the fixture's own teardown code (finalizers run last-in, first-out), so the test
+        # is judged on what it did, not on what the fixture's teardown undoes.
+        if self.item is not None:
+            self.judge_test(self.item)
+
+    def fixture_torn_down(self, fixturedef: Any) -> None:
+        scope = self.fixtures.pop(id(fixturedef), None)
+        if scope is None or self.item is None:
+            return
+        mode = self.mode(self.item)
+        if mode != "off":
+            self.item.stash[FOUND].extend(self.judge(scope, mode, set()))
+
+    def finish_test(self, item: pytest.Item) -> list[dict[str, Any]]:
+        self.judge_test(item)
+        found = item.stash.get(FOUND, [])
+        for problem in _tf.take_problems():
+            item.warn(EstimatorIsolationWarning(f"estimator-isolation: {problem}"))
+        return found
+
+
+def fixture_label(fixturedef: Any) -> str:
+    where = getattr(fixturedef, "baseid", "") or "conftest"
+    return f"fixture {fixturedef.argname!r} ({fixturedef.scope} scope, {where})"

@@ -1,0 +1,55 @@
+"""EI105: the process-wide execution mode changed (``tf.compat.v1.disable_eager_execution()`` in a test
+turns every later test into graph mode)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from .. import _tf
+from ..leaks import Leak, LeakKind
+from ..scopes import Scope
+
+EAGER_MODE = LeakKind(
+    code="EI105",
+    name="eager-mode",
+    meaning="the test switched TensorFlow's process-wide execution mode and left it switched",
+    fix="build graph-mode code in a private graph (`tf_graph` fixture, `with tf.Graph().as_default():`); "
+    "a graph-mode suite calls disable_eager_execution() once, in conftest.py",
+)
+
+_BEFORE = pytest.StashKey["bool | None"]()
+
+
+def _name(eager: bool) -> str:
+    return "eager" if eager else "graph (eager execution disabled)"
+
+
+class EagerCheck:
+    @pytest.hookimpl
+    def pytest_estimator_isolation_kinds(self) -> Sequence[LeakKind]:
+        return [EAGER_MODE]
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_snapshot(self, scope: Scope) -> None:
+        scope.stash[_BEFORE] = _tf.eager_default()
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_find_leaks(self, scope: Scope) -> Sequence[Leak]:
+        after = _tf.eager_default()
+        if after is None or _BEFORE not in scope.stash:
+            return []
+        before = scope.stash[_BEFORE]
+        if before is None:  # TF was first imported during this scope
+            before = _tf.eager_at_import()
+        if after == before:
+            return []
+        what = f"execution mode is {_name(after)}, was {_name(before)} before the test"
+        return [Leak(EAGER_MODE, scope.owner, what, handle=before)]
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_cleanup(self, leaks: Sequence[Leak]) -> None:
+        for leak in leaks:
+            if leak.kind is EAGER_MODE:
+                _tf.set_eager_default(bool(leak.handle))

@@ -1,0 +1,91 @@
+"""Fixtures that give each test its own TensorFlow world. They work with or without the checks, and
+skip (never fail) where TF or ``tf.estimator`` is missing."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def _tf() -> Any:
+    return pytest.importorskip("tensorflow", reason="tensorflow is not installed")
+
+
+def _estimator(tf: Any) -> Any:
+    estimator = getattr(tf, "estimator", None)
+    if estimator is None or not hasattr(estimator, "RunConfig"):
+        pytest.skip(f"tf.estimator is not available in TensorFlow {tf.__version__} (removed in 2.16)")
+    return estimator
+
+
+@pytest.fixture
+def tf_graph() -> Iterator[Any]:
+    """A fresh ``tf.Graph``, the default graph for the test body, exited afterwards."""
+    tf = _tf()
+    graph = tf.Graph()
+    with graph.as_default():
+        yield graph
+
+
+@pytest.fixture
+def tf_session(tf_graph: Any) -> Iterator[Any]:
+    """A ``tf.compat.v1.Session`` on ``tf_graph`` (and the default session), closed afterwards."""
+    tf = _tf()
+    with tf.compat.v1.Session(graph=tf_graph) as session:
+        yield session
+
+
+@pytest.fixture
+def model_dir(tmp_path: Path) -> str:
+    """A fresh, empty model directory under ``tmp_path``, unique to the test."""
+    path = tmp_path / "model_dir"
+    path.mkdir()
+    return str(path)
+
+
+@pytest.fixture
+def run_config(model_dir: str) -> Any:
+    """``tf.estimator.RunConfig`` bound to ``model_dir``, seeded, single-threaded, without summaries."""
+    tf = _tf()
+    estimator = _estimator(tf)
+    session_config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=1, inter_op_parallelism_threads=1)
+    return estimator.RunConfig(
+        model_dir=model_dir,
+        tf_random_seed=42,
+        session_config=session_config,
+        save_summary_steps=None,
+        log_step_count_steps=None,
+        keep_checkpoint_max=1,
+    )
+
+
+@pytest.fixture
+def make_estimator(run_config: Any) -> Callable[..., Any]:
+    """Build an Estimator bound to ``run_config``: ``make_estimator(model_fn, params=...)`` or
+    ``make_estimator(tf.estimator.LinearRegressor, feature_columns=...)``."""
+    tf = _tf()
+    estimator = _estimator(tf)
+
+    def make(model: Any, /, **kwargs: Any) -> Any:
+        if isinstance(model, type) and issubclass(model, estimator.Estimator):
+            return model(config=run_config, **kwargs)
+        return estimator.Estimator(model_fn=model, config=run_config, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def copy_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str | Path], str]:
+    """Copy a trained model_dir (e.g. from a session-scoped fixture) to a fresh private directory, so a
+    test can fine-tune it without changing what other tests read: ``make(..., model_dir=copy(src))``."""
+
+    def copy(src: str | Path) -> str:
+        dst = tmp_path_factory.mktemp("model_dir_copy") / "model_dir"
+        shutil.copytree(Path(src).expanduser(), dst, symlinks=True)
+        return str(dst)
+
+    return copy

@@ -1,0 +1,61 @@
+"""The records every check produces: what kinds of leak exist, and one found leak."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pytest
+
+Severity = Literal["error", "warning"]
+
+
+class EstimatorIsolationWarning(pytest.PytestWarning):
+    """A leak found in ``warn`` mode (or a warning-level leak in ``strict`` mode)."""
+
+    __module__ = "pytest_estimator_isolation"
+
+
+@dataclass(frozen=True)
+class LeakKind:
+    """One kind of leak: a stable code and name, a one-line meaning and the usual fix."""
+
+    code: str
+    name: str
+    meaning: str
+    fix: str
+    severity: Severity = "error"
+
+
+@dataclass
+class Leak:
+    """One leak, owned by a test (its nodeid) or by a scoped fixture.
+
+    ``handle`` is for the check that found it (what to close or restore); it never leaves the process.
+    """
+
+    kind: LeakKind
+    owner: str
+    what: str
+    where: str | None = None
+    stack: tuple[str, ...] = ()
+    check: str = ""
+    handle: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def severity(self) -> Severity:
+        return self.kind.severity
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict: what travels on reports (xdist), into the JSON report and the baseline."""
+        return {
+            "code": self.kind.code,
+            "kind": self.kind.name,
+            "severity": self.kind.severity,
+            "owner": self.owner,
+            "what": self.what,
+            "where": self.where,
+            "stack": list(self.stack),
+            "fix": self.kind.fix,
+            "check": self.check,
+        }

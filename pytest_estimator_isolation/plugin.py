@@ -1,0 +1,170 @@
+"""pytest hooks: options, markers, fixtures, and the calls into :class:`~.checker.Checker` around each
+test. Nothing here imports TensorFlow, and when no test is checked every hook returns at once."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from . import _tf, options, report
+from .baseline import Baseline
+from . import scopes
+from .checker import FOUND, Checker, allowed_kinds, fixture_label, item_mode
+from .fixtures import copy_model_dir, make_estimator, model_dir, run_config, tf_graph, tf_session
+from .leaks import EstimatorIsolationWarning
+from .scopes import Scope
+
+__all__ = ["copy_model_dir", "make_estimator", "model_dir", "run_config", "tf_graph", "tf_session"]
+
+SETTINGS = pytest.StashKey[options.Settings]()
+CHECKER = pytest.StashKey[Checker]()
+BASELINE = pytest.StashKey["Baseline | None"]()
+
+MARKERS = (
+    "estimator_isolation(mode): check this test in mode 'strict', 'warn' or 'off' (opt out), whatever "
+    "--estimator-isolation says.",
+    "allow_leaks(*kinds): let these leak kinds (e.g. 'open-session' or 'EI101') pass for this test; they are "
+    "still reported, and not cleaned up.",
+)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    options.addoption(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in MARKERS:
+        config.addinivalue_line("markers", line)
+    settings = options.resolve(config)
+    config.stash[SETTINGS] = settings
+    baseline = None
+    if settings.baseline is not None:
+        baseline = Baseline.load(settings.baseline, missing_ok=settings.update_baseline)
+    config.stash[BASELINE] = baseline
+    if not hasattr(config, "workerinput"):  # in the xdist controller, or without xdist
+        config.pluginmanager.register(report.Collector(config, settings, baseline), "estimator_isolation_report")
+    if settings.mode != "off":
+        _enable(config)
+
+
+def _enable(config: pytest.Config) -> Checker:
+    """Register the built-in checks and start watching for TensorFlow (imports nothing)."""
+    checker = config.stash.get(CHECKER, None)
+    if checker is None:
+        from .checks import builtin
+
+        for name, make in builtin():
+            if not config.pluginmanager.has_plugin(f"estimator_isolation.{name}"):
+                config.pluginmanager.register(make(), f"estimator_isolation.{name}")
+        checker = config.stash[CHECKER] = Checker(config, config.stash[SETTINGS], config.stash[BASELINE])
+    return checker
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from . import _imports
+
+    _imports.uninstall()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Reject bad marker arguments up front, and enable the checks if a marker asks for them."""
+    default = config.stash[SETTINGS].mode
+    modes = {item_mode(item, default) for item in items}
+    if modes - {"off"}:
+        checker = _enable(config)
+        kinds = checker.known_kinds()
+        for item in items:
+            allowed_kinds(item, kinds)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    mode = config.stash[SETTINGS].mode
+    if mode == "off":
+        return None
+    tf = _tf.version()
+    return f"estimator-isolation: {mode} (TensorFlow {tf if tf else 'not imported yet'})"
+
+
+def _checker(item: pytest.Item) -> Checker | None:
+    return item.config.stash.get(CHECKER, None)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)  # tryfirst: snapshot before other plugins' setup work
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, object]:
+    checker = _checker(item)
+    if checker is not None:
+        checker.start_test(item)
+    try:
+        return (yield)
+    finally:
+        if checker is not None:
+            checker.item = None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Generator[None, Any, Any]:
+    checker = request.config.stash.get(CHECKER, None)
+    if checker is None or fixturedef.scope == "function" or checker.item is None:
+        return (yield)
+    scope = Scope(owner=fixture_label(fixturedef), kind="fixture")
+    checker.snapshot(scope)
+    scopes.push(scope)
+    try:
+        result = yield
+    except BaseException:
+        scopes.pop(scope)
+        raise
+    checker.fixture_set_up(fixturedef, scope)
+    return result
+
+
+def pytest_fixture_post_finalizer(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> None:
+    checker = request.config.stash.get(CHECKER, None)
+    if checker is not None:
+        checker.fixture_torn_down(fixturedef)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
+    checker = _checker(item)
+    if checker is None:
+        return (yield)
+    try:
+        yield
+    except BaseException:
+        _settle(item, checker, fail=False)
+        raise
+    _settle(item, checker, fail=True)
+
+
+def _settle(item: pytest.Item, checker: Checker, fail: bool) -> None:
+    entries = checker.finish_test(item)
+    if not entries:
+        return
+    item.user_properties.extend(report.junit_properties(entries))
+    verbose = item.config.getoption("verbose") > 0
+    for entry in entries:
+        if entry["outcome"] == "warned":
+            item.warn(EstimatorIsolationWarning(report.format_leak(entry, verbose)))
+    failed = [entry for entry in entries if entry["outcome"] == "failed"]
+    if failed and fail:
+        pytest.fail(report.format_failure(failed, verbose), pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    rep = yield
+    if call.when == "teardown":
+        entries = item.stash.get(FOUND, None)
+        if entries:  # on the report, so xdist carries it to the controller's summary
+            setattr(rep, report.REPORT_ATTR, entries)
+    return rep
+

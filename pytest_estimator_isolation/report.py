@@ -1,0 +1,122 @@
+"""The one place leaks become text: failure messages, warnings, the terminal summary and the JSON report.
+
+Everything here reads leak dicts carried on test reports (``report.estimator_isolation``), never
+in-process state, so it works the same when tests run in pytest-xdist workers.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from collections import Counter, defaultdict
+from typing import Any
+
+import pytest
+
+from . import _tf
+from .baseline import Baseline
+from .options import Settings
+
+REPORT_SCHEMA = 1
+REPORT_ATTR = "estimator_isolation"
+
+
+def format_leak(entry: dict[str, Any], verbose: bool = False) -> str:
+    lines = [f"{entry['code']} {entry['kind']}: {entry['what']}"]
+    if entry["owner"].startswith("fixture "):
+        lines.append(f"  owner: {entry['owner']}")
+    stack = entry.get("stack") or []
+    if verbose and len(stack) > 1:
+        lines.append("  created at (innermost first):")
+        lines.extend(f"    {frame}" for frame in stack)
+    elif entry.get("where"):
+        lines.append(f"  created at {entry['where']}")
+    lines.append(f"  fix: {entry['fix']}")
+    return "\n".join(lines)
+
+
+def format_failure(entries: list[dict[str, Any]], verbose: bool) -> str:
+    kinds = ", ".join(dict.fromkeys(f"{e['code']} {e['kind']}" for e in entries))
+    head = f"estimator-isolation: test leaked TensorFlow state: {kinds} (strict mode)"
+    tail = "cleaned up, so later tests start clean. Opt out: @pytest.mark.allow_leaks(\"<kind>\")"
+    return "\n".join([head, *(format_leak(e, verbose) for e in entries), tail])
+
+
+def junit_properties(entries: list[dict[str, Any]]) -> list[tuple[str, object]]:
+    return [(f"estimator_isolation:{e['code']}", f"{e['kind']} ({e['outcome']}): {e['what']}") for e in entries]
+
+
+class Collector:
+    """Gathers every test report's leaks in the controller: summary, JSON report, baseline update."""
+
+    def __init__(self, config: pytest.Config, settings: Settings, baseline: Baseline | None) -> None:
+        self.config = config
+        self.settings = settings
+        self.baseline = baseline
+        self.entries: list[dict[str, Any]] = []
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for entry in getattr(report, REPORT_ATTR, None) or ():
+            self.entries.append({**entry, "nodeid": report.nodeid})
+
+    @pytest.hookimpl
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.settings.report is not None:
+            self.settings.report.parent.mkdir(parents=True, exist_ok=True)
+            self.settings.report.write_text(json.dumps(self.as_json(), indent=2) + "\n", encoding="utf-8")
+        if self.settings.update_baseline and self.settings.baseline is not None:
+            Baseline.write(self.settings.baseline, self.entries)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "schema": REPORT_SCHEMA,
+            "run": {
+                "mode": self.settings.mode,
+                "pytest": pytest.__version__,
+                "python": platform.python_version(),
+                "tensorflow": _tf.version(),
+                "platform": sys.platform,
+            },
+            "counts": dict(Counter(e["outcome"] for e in self.entries)),
+            "leaks": self.entries,
+            "fixed": [{"kind": k, "owner": o} for k, o in self.unseen()],
+        }
+
+    def unseen(self) -> list[tuple[str, str]]:
+        if self.baseline is None or self.settings.update_baseline:
+            return []
+        return self.baseline.unseen(self.entries)
+
+    @pytest.hookimpl
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        fixed = self.unseen()
+        if not self.entries and not fixed:
+            return
+        tr = terminalreporter
+        tr.write_sep("=", "estimator isolation")
+        by_owner: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for entry in self.entries:
+            by_owner[entry["owner"]].append(entry)
+        verbose = self.config.getoption("verbose") > 0
+        for owner, entries in by_owner.items():
+            tr.write_line(owner, bold=True)
+            for entry in entries:
+                text = format_leak(entry, verbose) if verbose else f"{entry['code']} {entry['kind']}: {entry['what']}"
+                tr.write_line(f"  [{entry['outcome']}] " + text.replace("\n", "\n    "))
+        kinds = Counter(f"{e['code']} {e['kind']}" for e in self.entries)
+        outcomes = Counter(e["outcome"] for e in self.entries)
+        tr.write_line(
+            f"{len(self.entries)} leak(s) in mode {self.settings.mode}: "
+            + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+            + " | "
+            + ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items()))
+        )
+        for kind, owner in fixed:
+            tr.write_line(f"fixed since the baseline: {kind} in {owner}", green=True)
+        if self.settings.update_baseline and self.settings.baseline is not None:
+            tr.write_line(f"baseline written to {self.settings.baseline}")
+        if self.settings.report is not None:
+            tr.write_line(f"report written to {self.settings.report}")
+
