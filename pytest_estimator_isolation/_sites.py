@@ -14,6 +14,8 @@ _LIBRARY_MARKERS = (
     f"{os.sep}keras{os.sep}",
     f"{os.sep}tf_keras{os.sep}",
     f"{os.sep}_pytest{os.sep}",
+    f"{os.sep}pytest{os.sep}",
+    f"{os.sep}runpy.py",
     f"{os.sep}pluggy{os.sep}",
     f"{os.sep}contextlib.py",
     "<frozen ",

@@ -248,6 +248,13 @@ def eager_at_import() -> bool:
     return _initial_eager[0] if _initial_eager else True
 
 
+def set_thread_eager(eager: bool) -> None:
+    context = _module(_CONTEXT)
+    ctx = context.context_safe() if context is not None else None
+    if ctx is not None:
+        ctx._thread_local_data.is_eager = eager
+
+
 def set_eager_default(eager: bool) -> None:
     tf = sys.modules.get("tensorflow")
     if tf is None:
@@ -255,10 +262,7 @@ def set_eager_default(eager: bool) -> None:
     if eager:
         reset_default_graph()  # enable_eager_execution refuses once a global graph exists
         tf.compat.v1.enable_eager_execution()
-        context = _module(_CONTEXT)
-        ctx = context.context_safe() if context is not None else None
-        if ctx is not None:
-            ctx._thread_local_data.is_eager = True
+        set_thread_eager(True)
     else:
         tf.compat.v1.disable_eager_execution()
 

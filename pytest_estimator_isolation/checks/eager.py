@@ -22,7 +22,7 @@ EAGER_MODE = LeakKind(
 _BEFORE = pytest.StashKey["bool | None"]()
 
 
-def _name(eager: bool) -> str:
+def _name(eager: bool | None) -> str:
     return "eager" if eager else "graph (eager execution disabled)"
 
 

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from conftest import requires_tf
+
+pytestmark = requires_tf
+
+
+def test_disabling_eager_fails_that_test_and_later_tests_run_eagerly(pytester, run):
+    pytester.makepyfile(
+        """
+        import tensorflow as tf
+
+        def test_disables():
+            tf.compat.v1.disable_eager_execution()
+
+        def test_victim():
+            assert tf.executing_eagerly()
+        """
+    )
+    result = run("--estimator-isolation")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*EI105 eager-mode: execution mode is graph (eager execution disabled), was eager*"])
+
+
+def test_warn_mode_leaves_eager_disabled(pytester, run):
+    pytester.makepyfile(
+        """
+        import tensorflow as tf
+
+        def test_disables():
+            tf.compat.v1.disable_eager_execution()
+
+        def test_victim():
+            assert tf.executing_eagerly()
+        """
+    )
+    result = run("--estimator-isolation=warn")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*EstimatorIsolationWarning: EI105 eager-mode*"])
+
+
+def test_interactive_session_with_graph_is_one_leak_and_eager_comes_back(pytester, run):
+    pytester.makepyfile(
+        """
+        import tensorflow as tf
+
+        def test_interactive():
+            tf.compat.v1.InteractiveSession(graph=tf.Graph())
+            assert not tf.executing_eagerly()
+
+        def test_victim():
+            assert tf.executing_eagerly()
+            assert tf.compat.v1.get_default_session() is None
+        """
+    )
+    result = run("--estimator-isolation")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*EI101 open-session: InteractiveSession is still open*"])
+    result.stdout.no_fnmatch_line("*EI104*")
+
+
+def test_tf_first_imported_inside_a_test_is_still_checked(pytester, run):
+    pytester.makepyfile(
+        """
+        import sys
+
+        def test_plugin_did_not_import_tf():
+            assert "tensorflow" not in sys.modules
+
+        def test_imports_tf_and_leaks():
+            import tensorflow as tf
+            leaked.append(tf.compat.v1.Session())
+            tf.compat.v1.disable_eager_execution()
+
+        leaked = []
+
+        def test_clean_after():
+            import tensorflow as tf
+            assert tf.executing_eagerly()
+        """
+    )
+    result = run("--estimator-isolation")
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines_random(["*EI101 open-session: Session is still open*", "*EI105 eager-mode*"])
+
+
+def test_graph_mode_suite_enabling_eager_in_a_test_is_flagged(pytester, run):
+    pytester.makeconftest("import tensorflow as tf\ntf.compat.v1.disable_eager_execution()\n")
+    pytester.makepyfile(
+        """
+        import tensorflow as tf
+
+        def test_graph_mode_is_the_baseline():
+            assert not tf.executing_eagerly()
+
+        def test_enables():
+            tf.compat.v1.enable_eager_execution()
+
+        def test_victim():
+            assert not tf.executing_eagerly()
+        """
+    )
+    result = run("--estimator-isolation")
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(["*EI105 eager-mode: execution mode is eager, was graph*"])

@@ -1,0 +1,143 @@
+"""Default-graph pollution, finalized graphs and unbalanced graph contexts, in graph mode (the mode in
+which they make later tests fail), plus the legit patterns that must stay clean."""
+
+from __future__ import annotations
+
+from conftest import requires_tf
+
+pytestmark = requires_tf
+
+GRAPH_MODE_CONFTEST = """
+import tensorflow as tf
+tf.compat.v1.disable_eager_execution()
+"""
+
+# Each polluter is followed by the victim that fails with the real TF error when nothing cleans up.
+POLLUTERS_AND_VICTIMS = """
+import tensorflow as tf
+
+contexts = []
+
+def test_pollutes_default_graph():
+    tf.compat.v1.get_variable("w", shape=[2])
+
+def test_victim_same_variable_name():
+    tf.compat.v1.get_variable("w", shape=[2])  # ValueError: Variable w already exists
+    tf.compat.v1.reset_default_graph()
+
+def test_finalizes_default_graph():
+    tf.compat.v1.get_default_graph().finalize()
+
+def test_victim_builds_after_finalize():
+    tf.constant(1.0)  # RuntimeError: Graph is finalized and cannot be modified
+    tf.compat.v1.reset_default_graph()
+
+def test_enters_graph_and_never_exits():
+    context = tf.Graph().as_default()
+    context.__enter__()
+    contexts.append(context)  # e.g. kept on a class or module, as setUp() code does
+
+def test_victim_resets_default_graph():
+    tf.compat.v1.reset_default_graph()  # AssertionError: ... nested graphs
+    assert tf.compat.v1.get_default_graph().get_operations() == []
+"""
+
+
+def test_graph_mode_leaks_fail_alone_and_never_cascade(pytester, run):
+    pytester.makeconftest(GRAPH_MODE_CONFTEST)
+    pytester.makepyfile(POLLUTERS_AND_VICTIMS)
+    result = run("--estimator-isolation", "-v")
+    result.assert_outcomes(passed=6, errors=3)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*EI102 default-graph-ops: * op(s) added to the global default graph: 'w*",
+            "*test_*.py:6 in test_pollutes_default_graph",
+            "*EI103 finalized-default-graph: the global default graph is finalized",
+            "*test_*.py:13 in test_finalizes_default_graph",
+            "*EI104 graph-context: 1 graph.as_default() context(s) entered and never exited*",
+            "*test_*.py:20 in test_enters_graph_and_never_exits",
+        ]
+    )
+    for victim in ("same_variable_name", "builds_after_finalize", "resets_default_graph"):
+        result.stdout.fnmatch_lines([f"*test_victim_{victim} PASSED*"])
+
+
+def test_without_the_plugin_the_victims_fail(pytester, run):
+    """The hazard is real: proves the victims above only pass because of the cleanup."""
+    pytester.makeconftest(GRAPH_MODE_CONFTEST)
+    pytester.makepyfile(POLLUTERS_AND_VICTIMS)
+    result = run("-p", "no:estimator_isolation")
+    result.assert_outcomes(passed=3, failed=3)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*Variable w already exists, disallowed*",
+            "*Graph is finalized and cannot be modified*",
+            "*Do not use tf.reset_default_graph() to clear nested graphs*",
+        ]
+    )
+
+
+def test_warn_mode_warns_and_changes_nothing(pytester, run):
+    pytester.makeconftest(GRAPH_MODE_CONFTEST)
+    pytester.makepyfile(POLLUTERS_AND_VICTIMS)
+    result = run("--estimator-isolation=warn")
+    result.assert_outcomes(passed=3, failed=3)
+    result.stdout.fnmatch_lines_random(
+        ["*EstimatorIsolationWarning: EI102 default-graph-ops*", "*EstimatorIsolationWarning: EI103*", "*EI104*"]
+    )
+
+
+def test_legit_graph_patterns_are_clean(pytester, run):
+    pytester.makeconftest(GRAPH_MODE_CONFTEST)
+    pytester.makepyfile(
+        """
+        import pytest
+        import tensorflow as tf
+
+        def test_private_graph():
+            with tf.Graph().as_default() as g:
+                tf.compat.v1.get_variable("w", shape=[2])
+                g.finalize()
+
+        def test_fixture_graph(tf_graph, tf_session):
+            x = tf.compat.v1.get_variable("w", shape=[2])
+            tf_session.run(tf.compat.v1.global_variables_initializer())
+            assert tf_session.run(x).shape == (2,)
+
+        def test_resets_before_and_after():
+            tf.compat.v1.reset_default_graph()
+            tf.compat.v1.get_variable("w", shape=[2])
+            tf.compat.v1.reset_default_graph()
+
+        @pytest.fixture(scope="module")
+        def shared_graph():
+            g = tf.Graph()
+            with g.as_default():
+                yield g
+
+        def test_module_fixture_holding_a_graph_context(shared_graph):
+            assert tf.compat.v1.get_default_graph() is shared_graph
+
+        def test_after_module_fixture(shared_graph):
+            tf.constant(1.0)
+        """
+    )
+    result = run("--estimator-isolation")
+    result.assert_outcomes(passed=5)
+
+
+def test_eager_code_is_clean(pytester, run):
+    pytester.makepyfile(
+        """
+        import tensorflow as tf
+
+        def test_eager_math():
+            assert tf.executing_eagerly()
+            assert float(tf.reduce_sum(tf.ones([3]))) == 3.0
+
+        def test_tf_function():
+            f = tf.function(lambda x: x * 2)
+            assert int(f(tf.constant(2))) == 4
+        """
+    )
+    run("--estimator-isolation").assert_outcomes(passed=2)

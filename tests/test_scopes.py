@@ -1,0 +1,130 @@
+"""Leaks made by wider-scoped fixtures belong to the fixture, judged at its own teardown."""
+
+from __future__ import annotations
+
+from conftest import requires_tf
+
+pytestmark = requires_tf
+
+EAGER_AGAIN = """
+import tensorflow as tf
+
+def test_eager_again():
+    assert tf.executing_eagerly()
+"""
+
+
+def test_module_fixture_holding_a_session_until_teardown_is_clean(pytester, run):
+    pytester.makepyfile(
+        """
+        import pytest
+        import tensorflow as tf
+
+        @pytest.fixture(scope="module")
+        def session():
+            with tf.compat.v1.Session(graph=tf.Graph()) as sess:
+                yield sess
+
+        def test_one(session):
+            assert not session._closed
+
+        def test_two(session):
+            assert not session._closed
+        """
+    )
+    run("--estimator-isolation").assert_outcomes(passed=2)
+
+
+def test_session_fixture_that_never_closes_is_blamed_on_the_fixture(pytester, run):
+    pytester.makepyfile(
+        """
+        import pytest
+        import tensorflow as tf
+
+        @pytest.fixture(scope="session")
+        def session():
+            sess = tf.compat.v1.Session(graph=tf.Graph())
+            yield sess
+
+        def test_one(session):
+            pass
+
+        def test_two(session):
+            pass
+        """
+    )
+    result = run("--estimator-isolation", "-rE")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_two*",
+            "*EI101 open-session: Session is*",
+            "*owner: fixture 'session' (session scope*",
+        ]
+    )
+
+
+def test_module_fixture_that_switches_to_graph_mode_and_back_is_clean(pytester, run):
+    pytester.makepyfile(
+        """
+        import pytest
+        import tensorflow as tf
+
+        @pytest.fixture(scope="module")
+        def graph_mode():
+            tf.compat.v1.disable_eager_execution()
+            yield
+            tf.compat.v1.reset_default_graph()
+            tf.compat.v1.enable_eager_execution()
+
+        def test_one(graph_mode):
+            assert not tf.executing_eagerly()
+
+        def test_two(graph_mode):
+            assert not tf.executing_eagerly()
+        """
+    )
+    pytester.makepyfile(test_z_later=EAGER_AGAIN)
+    run("--estimator-isolation").assert_outcomes(passed=3)
+
+
+def test_module_fixture_holding_a_graph_until_teardown_is_clean(pytester, run):
+    pytester.makepyfile(
+        """
+        import pytest
+        import tensorflow as tf
+
+        @pytest.fixture(scope="module")
+        def graph():
+            with tf.Graph().as_default() as g:
+                yield g
+
+        def test_one(graph):
+            assert not tf.executing_eagerly()
+
+        def test_two(graph):
+            tf.constant(1.0)
+            assert not tf.executing_eagerly()
+        """
+    )
+    pytester.makepyfile(test_z_later=EAGER_AGAIN)
+    run("--estimator-isolation").assert_outcomes(passed=3)
+
+
+def test_module_fixture_that_disables_eager_for_good_is_blamed_on_it(pytester, run):
+    pytester.makepyfile(
+        """
+        import pytest
+        import tensorflow as tf
+
+        @pytest.fixture(scope="module")
+        def graph_mode():
+            tf.compat.v1.disable_eager_execution()
+
+        def test_one(graph_mode):
+            assert not tf.executing_eagerly()
+        """
+    )
+    result = run("--estimator-isolation")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*EI105 eager-mode*", "*owner: fixture 'graph_mode' (module scope*"])
