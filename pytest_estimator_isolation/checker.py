@@ -29,6 +29,11 @@ FOUND = pytest.StashKey[list[dict[str, Any]]]()
 JUDGED = pytest.StashKey[bool]()
 
 
+def _call(impl: Any, **kwargs: Any) -> Any:
+    """Call one check's implementation with the arguments it asks for (pluggy's convention)."""
+    return impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+
+
 def item_mode(item: pytest.Item, default: str) -> str:
     marker = item.get_closest_marker("estimator_isolation")
     if marker is None:
@@ -62,6 +67,7 @@ class Checker:
         self.hook = config.pluginmanager.hook
         self.item: pytest.Item | None = None
         self.fixtures: dict[int, Scope] = {}
+        self.left_behind: list[tuple[LeakKind, dict[str, Any]]] = []
         _tf.install()
 
     # ---------------------------------------------------------------- calling the checks
@@ -70,7 +76,7 @@ class Checker:
         leaks: list[Leak] = []
         for impl in getattr(self.hook, name).get_hookimpls():
             try:
-                found = impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+                found = _call(impl, **kwargs)
             except Exception as exc:
                 what = f"check {impl.plugin_name!r} crashed on TF {_tf.version()}: {exc!r}"
                 owner = kwargs["scope"].owner if "scope" in kwargs else "?"
@@ -97,21 +103,28 @@ class Checker:
         leaks = self._each("pytest_estimator_isolation_find_leaks", scope=scope)
         if not leaks:
             return []
+        cleaned = [leak for leak in leaks if mode == "strict" and leak.kind.name not in allowed]
+        for impl in self.hook.pytest_estimator_isolation_cleanup.get_hookimpls():
+            mine = [leak for leak in cleaned if leak.check == impl.plugin_name]
+            if mine:
+                try:
+                    _call(impl, scope=scope, leaks=mine)
+                except Exception as exc:
+                    _tf.problem(f"cleanup by check {impl.plugin_name!r} failed: {exc!r}")
         results = []
         for leak in leaks:
-            entry = leak.to_dict()
-            entry["outcome"] = self._outcome(leak, mode, allowed)
+            entry = {**leak.to_dict(), "outcome": self._outcome(leak, mode, allowed)}
             results.append(entry)
-        if mode == "strict":
-            to_clean = [leak for leak in leaks if leak.kind.name not in allowed]
-            for impl in self.hook.pytest_estimator_isolation_cleanup.get_hookimpls():
-                mine = [leak for leak in to_clean if leak.check == impl.plugin_name]
-                if mine:
-                    try:
-                        impl.function(**{arg: {"scope": scope, "leaks": mine}[arg] for arg in impl.argnames})
-                    except Exception as exc:
-                        _tf.problem(f"cleanup by check {impl.plugin_name!r} failed: {exc!r}")
+            if leak not in cleaned:  # still in place: later failures may be its victims
+                self.left_behind.append((leak.kind, entry))
+        del self.left_behind[:-20]
         return results
+
+    def polluters(self, failure: str) -> list[tuple[bool, dict[str, Any]]]:
+        """Leaks still in place when a test failed, those whose known symptoms appear in the failure
+        text first (``True``): what detect-test-pollution would find by bisecting, from one run."""
+        found = [(any(s in failure for s in kind.symptoms), entry) for kind, entry in self.left_behind]
+        return sorted(found, key=lambda pair: not pair[0])
 
     def _outcome(self, leak: Leak, mode: str, allowed: set[str]) -> str:
         if leak.kind.name in allowed:

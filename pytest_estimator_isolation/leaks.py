@@ -18,13 +18,17 @@ class EstimatorIsolationWarning(pytest.PytestWarning):
 
 @dataclass(frozen=True)
 class LeakKind:
-    """One kind of leak: a stable code and name, a one-line meaning and the usual fix."""
+    """One kind of leak: a stable code and name, a one-line meaning and the usual fix.
+
+    ``symptoms`` are fragments of the errors it causes in a later test: a test that fails with one of
+    them while this kind of leak is still in place is named as its probable victim."""
 
     code: str
     name: str
     meaning: str
     fix: str
     severity: Severity = "error"
+    symptoms: tuple[str, ...] = ()
 
 
 @dataclass

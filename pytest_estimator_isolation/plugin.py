@@ -162,6 +162,10 @@ def _settle(item: pytest.Item, checker: Checker, fail: bool) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     rep = yield
+    checker = _checker(item)
+    if rep.failed and call.when != "teardown" and checker is not None and checker.left_behind:
+        polluters = checker.polluters(str(rep.longrepr))
+        rep.sections.append(("estimator isolation: leaks still in place", report.format_polluters(polluters)))
     if call.when == "teardown":
         entries = item.stash.get(FOUND, None)
         if entries:  # on the report, so xdist carries it to the controller's summary

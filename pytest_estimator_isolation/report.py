@@ -43,6 +43,15 @@ def format_failure(entries: list[dict[str, Any]], verbose: bool) -> str:
     return "\n".join([head, *(format_leak(e, verbose) for e in entries), tail])
 
 
+def format_polluters(polluters: list[tuple[bool, dict[str, Any]]]) -> str:
+    lines = []
+    for probable, entry in polluters:
+        where = f", created at {entry['where']}" if entry.get("where") else ""
+        label = "probably left by" if probable else "left by"
+        lines.append(f"{label} {entry['owner']}: {entry['code']} {entry['kind']}: {entry['what']}{where}")
+    return "\n".join(lines)
+
+
 def junit_properties(entries: list[dict[str, Any]]) -> list[tuple[str, object]]:
     return [(f"estimator_isolation:{e['code']}", f"{e['kind']} ({e['outcome']}): {e['what']}") for e in entries]
 

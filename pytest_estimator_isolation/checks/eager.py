@@ -17,6 +17,7 @@ EAGER_MODE = LeakKind(
     meaning="the test switched TensorFlow's process-wide execution mode and left it switched",
     fix="build graph-mode code in a private graph (`tf_graph` fixture, `with tf.Graph().as_default():`); "
     "a graph-mode suite calls disable_eager_execution() once, in conftest.py",
+    symptoms=("executing_eagerly", "eager execution", "numpy() is only available", "has no attribute 'numpy'"),
 )
 
 _BEFORE = pytest.StashKey["bool | None"]()

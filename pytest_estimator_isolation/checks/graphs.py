@@ -19,18 +19,21 @@ GRAPH_OPS = LeakKind(
     name="default-graph-ops",
     meaning="ops or variables were added to the global default graph (a later test sees them)",
     fix="build in a private graph: the `tf_graph` fixture or `with tf.Graph().as_default():`",
+    symptoms=("already exists, disallowed", "Tensor must be from the same graph"),
 )
 GRAPH_FINALIZED = LeakKind(
     code="EI103",
     name="finalized-default-graph",
     meaning="the global default graph was finalized (later tests cannot add ops to it)",
     fix="finalize only a private graph (`tf_graph` fixture), never tf.compat.v1.get_default_graph()",
+    symptoms=("Graph is finalized and cannot be modified",),
 )
 GRAPH_CONTEXT = LeakKind(
     code="EI104",
     name="graph-context",
     meaning="a graph.as_default() context was entered and never exited (later tests build in that graph)",
     fix="use `with graph.as_default():` so the context is always exited, or the `tf_graph` fixture",
+    symptoms=("to clear nested graphs", "executing_eagerly", "must be from the same graph"),
 )
 
 _BEFORE = pytest.StashKey[_tf.GraphState]()

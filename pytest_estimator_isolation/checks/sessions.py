@@ -20,6 +20,7 @@ OPEN_SESSION = LeakKind(
     name="open-session",
     meaning="a tf.compat.v1.Session / InteractiveSession created by the test was not closed by it",
     fix="use `with tf.compat.v1.Session() as sess:` or the `tf_session` fixture, or call `sess.close()`",
+    symptoms=("get_default_session", "InteractiveSession", "executing_eagerly"),
 )
 
 
