@@ -25,6 +25,8 @@ CHECK_ERROR = LeakKind(
 )
 
 SCOPE = pytest.StashKey[Scope]()
+MODE = pytest.StashKey[str]()
+ALLOWED = pytest.StashKey["set[str]"]()
 FOUND = pytest.StashKey[list[dict[str, Any]]]()
 JUDGED = pytest.StashKey[bool]()
 
@@ -137,8 +139,19 @@ class Checker:
 
     # ---------------------------------------------------------------- the test's life
 
+    def prepare(self, items: list[pytest.Item]) -> None:
+        """Resolve every test's mode and allowed kinds once, at collection (bad markers fail here)."""
+        kinds = self.known_kinds()
+        for item in items:
+            item.stash[MODE] = item_mode(item, self.settings.mode)
+            item.stash[ALLOWED] = allowed_kinds(item, kinds)
+
     def mode(self, item: pytest.Item) -> str:
-        return item_mode(item, self.settings.mode)
+        mode = item.stash.get(MODE, None)
+        if mode is None:  # an item pytest_collection_modifyitems did not see
+            self.prepare([item])
+            mode = item.stash[MODE]
+        return mode
 
     def start_test(self, item: pytest.Item) -> None:
         self.item = item
@@ -157,8 +170,7 @@ class Checker:
             return
         item.stash[JUDGED] = True
         scopes.pop(scope)
-        mode = self.mode(item)
-        item.stash[FOUND].extend(self.judge(scope, mode, allowed_kinds(item, self.known_kinds())))
+        item.stash[FOUND].extend(self.judge(scope, self.mode(item), item.stash[ALLOWED]))
 
     def fixture_set_up(self, fixturedef: Any, started: Scope) -> None:
         """A wider-scoped fixture finished its setup: it owns what it did, the test does not."""

@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from . import _tf, options, report
+from . import _tf, options, report, scopes
 from .baseline import Baseline
-from . import scopes
-from .checker import FOUND, Checker, allowed_kinds, fixture_label, item_mode
+from .checker import FOUND, Checker, fixture_label, item_mode
 from .fixtures import copy_model_dir, make_estimator, model_dir, run_config, tf_graph, tf_session
 from .leaks import EstimatorIsolationWarning
 from .scopes import Scope
@@ -77,12 +76,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Reject bad marker arguments up front, and enable the checks if a marker asks for them."""
     default = config.stash[SETTINGS].mode
-    modes = {item_mode(item, default) for item in items}
-    if modes - {"off"}:
-        checker = _enable(config)
-        kinds = checker.known_kinds()
-        for item in items:
-            allowed_kinds(item, kinds)
+    if default != "off" or any(item_mode(item, default) != "off" for item in items):
+        _enable(config).prepare(items)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -110,7 +105,9 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Generator[None, Any, Any]:
+def pytest_fixture_setup(
+    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+) -> Generator[None, Any, Any]:
     checker = request.config.stash.get(CHECKER, None)
     if checker is None or fixturedef.scope == "function" or checker.item is None:
         return (yield)
@@ -160,7 +157,9 @@ def _settle(item: pytest.Item, checker: Checker, fail: bool) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     rep = yield
     checker = _checker(item)
     if rep.failed and call.when != "teardown" and checker is not None and checker.left_behind:
@@ -171,4 +170,3 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if entries:  # on the report, so xdist carries it to the controller's summary
             setattr(rep, report.REPORT_ATTR, entries)
     return rep
-

@@ -39,7 +39,7 @@ def format_leak(entry: dict[str, Any], verbose: bool = False) -> str:
 def format_failure(entries: list[dict[str, Any]], verbose: bool) -> str:
     kinds = ", ".join(dict.fromkeys(f"{e['code']} {e['kind']}" for e in entries))
     head = f"estimator-isolation: test leaked TensorFlow state: {kinds} (strict mode)"
-    tail = "cleaned up, so later tests start clean. Opt out: @pytest.mark.allow_leaks(\"<kind>\")"
+    tail = 'cleaned up, so later tests start clean. Opt out: @pytest.mark.allow_leaks("<kind>")'
     return "\n".join([head, *(format_leak(e, verbose) for e in entries), tail])
 
 
@@ -128,4 +128,3 @@ class Collector:
             tr.write_line(f"baseline written to {self.settings.baseline}")
         if self.settings.report is not None:
             tr.write_line(f"report written to {self.settings.report}")
-

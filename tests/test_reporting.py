@@ -7,7 +7,6 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
-
 from conftest import requires_tf
 
 LEAKY = """
@@ -133,7 +132,9 @@ def test_json_report_junit_properties_and_summary(pytester, run):
     assert leak["where"].endswith("in test_open_session")
     cases = {case.get("name"): case for case in ET.parse(pytester.path / "junit.xml").iter("testcase")}
     props = [(p.get("name"), p.get("value")) for p in cases["test_open_session"].iter("property")]
-    assert props == [("estimator_isolation:EI101", "open-session (failed): Session is still open (it holds threads and memory)")]
+    assert props == [
+        ("estimator_isolation:EI101", "open-session (failed): Session is still open (it holds threads and memory)")
+    ]
     assert not list(cases["test_clean"].iter("property"))
 
 
@@ -141,7 +142,9 @@ def test_baseline_round_trip(pytester, run):
     pytester.makeconftest(USER_CHECK)
     pytester.makepyfile(USER_TESTS.replace("def test_crash_in_check", "def test_no_crash"))
     baseline = pytester.path / "baseline.json"
-    result = run("--estimator-isolation", f"--estimator-isolation-baseline={baseline}", "--estimator-isolation-update-baseline")
+    result = run(
+        "--estimator-isolation", f"--estimator-isolation-baseline={baseline}", "--estimator-isolation-update-baseline"
+    )
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["*baseline written to*baseline.json"])
     assert json.loads(baseline.read_text()) == {

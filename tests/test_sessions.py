@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import pytest
-
 from conftest import requires_tf
 
 pytestmark = requires_tf

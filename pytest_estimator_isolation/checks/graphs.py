@@ -77,7 +77,9 @@ def _contexts(scope: Scope, before: _tf.GraphState, after: _tf.GraphState) -> li
     leaks = []
     if mine:
         innermost = mine[-1]
-        what = f"{len(mine)} graph.as_default() context(s) entered and never exited (tf.executing_eagerly() stays False)"
+        what = (
+            f"{len(mine)} graph.as_default() context(s) entered and never exited (tf.executing_eagerly() stays False)"
+        )
         where = innermost.site[0] if innermost.site else None
         leaks.append(Leak(GRAPH_CONTEXT, scope.owner, what, where, innermost.site, handle=mine))
     if untracked > 0:
