@@ -7,6 +7,7 @@ becomes an ``EI900`` leak naming it instead of crashing pytest or passing the te
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -70,6 +71,7 @@ class Checker:
         self.item: pytest.Item | None = None
         self.fixtures: dict[int, Scope] = {}
         self.left_behind: list[tuple[LeakKind, dict[str, Any]]] = []
+        self.seconds: dict[str, float] = {}  # time spent in each check, for the JSON report
         _tf.install()
 
     # ---------------------------------------------------------------- calling the checks
@@ -77,6 +79,7 @@ class Checker:
     def _each(self, name: str, **kwargs: Any) -> list[Leak]:
         leaks: list[Leak] = []
         for impl in getattr(self.hook, name).get_hookimpls():
+            start = time.perf_counter()
             try:
                 found = _call(impl, **kwargs)
             except Exception as exc:
@@ -84,6 +87,8 @@ class Checker:
                 owner = kwargs["scope"].owner if "scope" in kwargs else "?"
                 leaks.append(Leak(CHECK_ERROR, owner, what, check=impl.plugin_name))
                 continue
+            finally:
+                self.seconds[impl.plugin_name] = self.seconds.get(impl.plugin_name, 0.0) + time.perf_counter() - start
             for leak in found or ():
                 leak.check = leak.check or impl.plugin_name
                 leaks.append(leak)

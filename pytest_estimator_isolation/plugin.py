@@ -49,7 +49,8 @@ def pytest_configure(config: pytest.Config) -> None:
         baseline = Baseline.load(settings.baseline, missing_ok=settings.update_baseline)
     config.stash[BASELINE] = baseline
     if not hasattr(config, "workerinput"):  # in the xdist controller, or without xdist
-        config.pluginmanager.register(report.Collector(config, settings, baseline), "estimator_isolation_report")
+        collector = report.Collector(config, settings, baseline, lambda: _seconds(config))
+        config.pluginmanager.register(collector, "estimator_isolation_report")
     if settings.mode != "off":
         _enable(config)
 
@@ -65,6 +66,17 @@ def _enable(config: pytest.Config) -> Checker:
                 config.pluginmanager.register(make(), f"estimator_isolation.{name}")
         checker = config.stash[CHECKER] = Checker(config, config.stash[SETTINGS], config.stash[BASELINE])
     return checker
+
+
+def _seconds(config: pytest.Config) -> dict[str, float]:
+    checker = config.stash.get(CHECKER, None)
+    return checker.seconds if checker is not None else {}
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: the controller's report adds these up
+        workeroutput[report.SECONDS_KEY] = _seconds(session.config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

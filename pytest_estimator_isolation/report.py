@@ -10,6 +10,7 @@ import json
 import platform
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from .options import Settings
 
 REPORT_SCHEMA = 1
 REPORT_ATTR = "estimator_isolation"
+SECONDS_KEY = "estimator_isolation_seconds"  # in xdist's workeroutput
 
 
 def format_leak(entry: dict[str, Any], verbose: bool = False) -> str:
@@ -59,11 +61,28 @@ def junit_properties(entries: list[dict[str, Any]]) -> list[tuple[str, object]]:
 class Collector:
     """Gathers every test report's leaks in the controller: summary, JSON report, baseline update."""
 
-    def __init__(self, config: pytest.Config, settings: Settings, baseline: Baseline | None) -> None:
+    def __init__(
+        self,
+        config: pytest.Config,
+        settings: Settings,
+        baseline: Baseline | None,
+        local_seconds: Callable[[], dict[str, float]],
+    ) -> None:
         self.config = config
         self.settings = settings
         self.baseline = baseline
         self.entries: list[dict[str, Any]] = []
+        self.seconds: dict[str, float] = {}
+        self.local_seconds = local_seconds
+
+    def add_seconds(self, seconds: dict[str, float]) -> None:
+        for check, spent in seconds.items():
+            self.seconds[check] = self.seconds.get(check, 0.0) + spent
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        """An xdist worker finished: add the time its checks took."""
+        self.add_seconds(getattr(node, "workeroutput", {}).get(SECONDS_KEY, {}))
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -72,6 +91,7 @@ class Collector:
 
     @pytest.hookimpl
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.add_seconds(self.local_seconds())
         if self.settings.report is not None:
             self.settings.report.parent.mkdir(parents=True, exist_ok=True)
             self.settings.report.write_text(json.dumps(self.as_json(), indent=2) + "\n", encoding="utf-8")
@@ -89,6 +109,7 @@ class Collector:
                 "platform": sys.platform,
             },
             "counts": dict(Counter(e["outcome"] for e in self.entries)),
+            "check_seconds": {check: round(spent, 6) for check, spent in sorted(self.seconds.items())},
             "leaks": self.entries,
             "fixed": [{"kind": k, "owner": o} for k, o in self.unseen()],
         }

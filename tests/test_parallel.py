@@ -55,6 +55,7 @@ EXPECTED = {
 
 def _findings(pytester: pytest.Pytester) -> set[tuple[str, str]]:
     data = json.loads((pytester.path / "report.json").read_text())
+    assert {"sessions", "graphs", "eager"} <= {name.split(".")[-1] for name in data["check_seconds"]}
     return {(leak["owner"], leak["code"]) for leak in data["leaks"]}
 
 
