@@ -69,6 +69,7 @@ class Checker:
         self.baseline = baseline
         self.hook = config.pluginmanager.hook
         self.item: pytest.Item | None = None
+        self.tearing_down = False
         self.fixtures: dict[int, Scope] = {}
         self.left_behind: list[tuple[LeakKind, dict[str, Any]]] = []
         self.seconds: dict[str, float] = {}  # time spent in each check, for the JSON report
@@ -160,6 +161,7 @@ class Checker:
 
     def start_test(self, item: pytest.Item) -> None:
         self.item = item
+        self.tearing_down = False
         item.stash[FOUND] = []
         if self.mode(item) == "off":
             return
@@ -188,8 +190,9 @@ class Checker:
 
     def _before_fixture_teardown(self) -> None:
         # Runs before the fixture's own teardown code (finalizers run last-in, first-out), so the test
-        # is judged on what it did, not on what the fixture's teardown undoes.
-        if self.item is not None:
+        # is judged on what it did, not on what the fixture's teardown undoes. A parametrized fixture
+        # switching params is torn down in the next test's setup: that test has not run yet.
+        if self.item is not None and self.tearing_down:
             self.judge_test(self.item)
 
     def fixture_torn_down(self, fixturedef: Any) -> None:

@@ -11,11 +11,11 @@ import pytest
 from . import _tf, options, report, scopes
 from .baseline import Baseline
 from .checker import FOUND, Checker, fixture_label, item_mode
-from .fixtures import copy_model_dir, make_estimator, model_dir, run_config, tf_graph, tf_session
+from .fixtures import copy_model_dir, keras_clean, make_estimator, model_dir, run_config, tf_graph, tf_session
 from .leaks import EstimatorIsolationWarning
 from .scopes import Scope
 
-__all__ = ["copy_model_dir", "make_estimator", "model_dir", "run_config", "tf_graph", "tf_session"]
+__all__ = ["copy_model_dir", "keras_clean", "make_estimator", "model_dir", "run_config", "tf_graph", "tf_session"]
 
 SETTINGS = pytest.StashKey[options.Settings]()
 CHECKER = pytest.StashKey[Checker]()
@@ -106,6 +106,9 @@ def _checker(item: pytest.Item) -> Checker | None:
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)  # tryfirst: snapshot before other plugins' setup work
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, object]:
+    keras_reset = item.config.stash[SETTINGS].keras_reset
+    if keras_reset:  # before the snapshot: a fresh Keras is not the test's doing
+        _tf.keras_clear_session()
     checker = _checker(item)
     if checker is not None:
         checker.start_test(item)
@@ -114,6 +117,8 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     finally:
         if checker is not None:
             checker.item = None
+        if keras_reset:
+            _tf.keras_clear_session()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -146,6 +151,7 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     checker = _checker(item)
     if checker is None:
         return (yield)
+    checker.tearing_down = True
     try:
         yield
     except BaseException:

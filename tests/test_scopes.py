@@ -128,3 +128,28 @@ def test_module_fixture_that_disables_eager_for_good_is_blamed_on_it(pytester, r
     result = run("--estimator-isolation")
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*EI105 eager-mode*", "*owner: fixture 'graph_mode' (module scope*"])
+
+
+def test_parametrized_module_fixture_switching_params_does_not_judge_the_next_test_early(pytester, run):
+    pytester.makepyfile(
+        """
+        import pytest
+        import tensorflow as tf
+
+        kept = []
+
+        @pytest.fixture(scope="module", params=[1, 2])
+        def graph(request):
+            with tf.Graph().as_default() as g:
+                yield g
+
+        def test_leaks(graph):  # [2] runs right after the switch from param 1 to 2
+            kept.append(tf.compat.v1.Session(graph=graph))
+
+        def test_uses(graph):
+            pass
+        """
+    )
+    result = run("--estimator-isolation", "-v")
+    result.assert_outcomes(passed=4, errors=2)
+    result.stdout.fnmatch_lines(["*::test_leaks[[]1[]] ERROR*", "*::test_leaks[[]2[]] ERROR*"])
