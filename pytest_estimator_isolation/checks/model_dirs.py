@@ -1,0 +1,258 @@
+"""EI201-EI204: Estimator model_dirs. Two Estimators on one model_dir raise nothing: training on a dir
+that already holds a checkpoint silently warm-starts from it (global_step 3 + 3 = 6), so a test's result
+depends on what ran before it, in this run (EI201, EI202) or in an earlier one (EI202, EI203).
+
+Every ``Estimator.__init__``, ``train`` and ``evaluate`` is recorded in the scope that runs it. Who
+trained a dir first is kept run-wide: in memory, or under pytest-xdist in a small append-only file in the
+run's basetemp root, shared by the workers. Nothing is cleaned up: the plugin never deletes a directory
+it did not create."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .. import _sites, _tf, scopes
+from ..leaks import Leak, LeakKind
+from ..scopes import Scope
+
+# How a later test fails when it restores a checkpoint another model wrote (names it a probable victim).
+_WRONG_CHECKPOINT = ("Restoring from checkpoint failed", "not found in checkpoint", "do not have the same shape")
+
+SHARED = LeakKind(
+    code="EI201",
+    name="shared-model-dir",
+    meaning="the test trains a model_dir that an earlier test trained in this run: it silently warm-starts "
+    "from that checkpoint, so its result depends on test order and xdist scheduling",
+    fix="give each test its own directory: the `model_dir` or `make_estimator` fixture, or `tmp_path`",
+    symptoms=_WRONG_CHECKPOINT,
+    cleanable=False,
+)
+STALE = LeakKind(
+    code="EI202",
+    name="stale-checkpoint",
+    meaning="the test trains in place a checkpoint it did not write (a wider-scoped fixture's, or one left "
+    "by an earlier run): training silently warm-starts from it and changes it for whoever reads it next",
+    fix="fine-tune a copy (`copy_model_dir` fixture), or warm-start a fresh `model_dir` with "
+    "tf.estimator.WarmStartSettings",
+    symptoms=_WRONG_CHECKPOINT,
+    cleanable=False,
+)
+PERSISTENT = LeakKind(
+    code="EI203",
+    name="persistent-model-dir",
+    meaning="train or evaluate wrote into a model_dir outside pytest's temporary directories: it outlives "
+    "the run, and the next run warm-starts from it",
+    fix="use the `model_dir` fixture, or a directory under `tmp_path` / `tmp_path_factory`",
+    symptoms=_WRONG_CHECKPOINT,
+    cleanable=False,
+)
+TEMP = LeakKind(
+    code="EI204",
+    name="temp-model-dir",
+    meaning="an Estimator was created without a model_dir: TensorFlow made a tempfile.mkdtemp() directory "
+    "that nobody removes",
+    fix="pass a model_dir: the `model_dir`, `run_config` or `make_estimator` fixture",
+    severity="warning",
+    cleanable=False,
+)
+
+REGISTRY_NAME = "estimator-isolation-model-dirs.jsonl"
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """One scope's first training of a dir, as the run-wide registry lists it."""
+
+    owner: str
+    kind: str
+    worker: str
+    token: int
+
+
+@dataclass
+class _Use:
+    """A dir that one scope trained or evaluated, as first seen there."""
+
+    path: str  # as the Estimator was given it
+    real: str  # where TF writes it (resolved when first used: a relative path depends on the cwd)
+    stack: tuple[str, ...]
+    persistent: bool
+    first: _Claim | None = None  # who trained it first in this run, once this scope trains it
+    checkpoint: str | None = None  # the checkpoint it held when this scope first trained it
+    from_before_run: bool = False  # ... and that checkpoint was written before this run started
+
+
+_USES = pytest.StashKey[dict[str, _Use]]()
+_TEMPS = pytest.StashKey[list[tuple[str, tuple[str, ...]]]]()
+_TOKEN = pytest.StashKey[int]()
+_STATE = re.compile(r'^model_checkpoint_path:\s*"(.*)"', re.MULTILINE)
+
+
+class _Registry:
+    """Run-wide: which scope trained each dir first. Appends are atomic (O_APPEND, one small write), so
+    the first line for a dir is the first claim in every worker's eyes."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.memory: dict[str, _Claim] = {}
+
+    def claim(self, key: str, mine: _Claim) -> _Claim:
+        if self.path is not None:
+            try:
+                return self._claim_in_file(self.path, key, mine)
+            except (OSError, ValueError) as exc:
+                _tf.problem(f"model_dir registry {self.path} unusable, checking this worker only: {exc!r}")
+                self.path = None
+        return self.memory.setdefault(key, mine)
+
+    @staticmethod
+    def _claim_in_file(path: Path, key: str, mine: _Claim) -> _Claim:
+        line = json.dumps([key, mine.owner, mine.kind, mine.worker, mine.token]) + "\n"
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
+        with open(path, encoding="utf-8") as lines:
+            for text in lines:  # lines up to ours are complete: stop at the first one for this dir
+                entry = json.loads(text)
+                if entry[0] == key:
+                    return _Claim(*entry[1:])
+        return mine
+
+
+def _local(path: str) -> str | None:
+    """The real path TF writes to (TF does not expand ``~``), or None for a URL such as ``gs://``."""
+    return None if not path or "://" in path else os.path.realpath(path)
+
+
+def _under(real: str, roots: Sequence[str]) -> bool:
+    return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+
+def _checkpoint(real: str) -> tuple[str, float] | None:
+    """The latest checkpoint a dir holds, by its state file, and when that file last changed."""
+    state = os.path.join(real, "checkpoint")
+    try:
+        stat = os.stat(state)
+        with open(state, encoding="utf-8", errors="replace") as file:
+            found = _STATE.search(file.read())
+    except OSError:
+        return None
+    name = os.path.basename(found.group(1)) if found else "checkpoint"
+    # ctime: a copy (copy_model_dir) keeps the old mtime but is new; on Windows ctime is creation time.
+    return name, max(stat.st_mtime, stat.st_ctime)
+
+
+class ModelDirsCheck:
+    def __init__(self) -> None:
+        self._started = time.time()
+        self._roots: tuple[str, ...] = (os.path.realpath(tempfile.gettempdir()),)
+        self._registry = _Registry(None)
+        self._worker = ""
+        self._tokens = itertools.count()
+        _tf.instrument_estimators(self._created, self._trained, self._evaluated)
+
+    @pytest.hookimpl
+    def pytest_configure(self, config: pytest.Config) -> None:
+        """Where pytest's temporary directories are (as it computes them), and the xdist registry."""
+        basetemp = config.getoption("basetemp", None)
+        workerinput: Any = getattr(config, "workerinput", None)
+        root = None
+        if basetemp:  # in an xdist worker: <root>/popen-gwN
+            root = Path(basetemp).parent if workerinput is not None else Path(basetemp)
+        roots = (tempfile.gettempdir(), os.environ.get("PYTEST_DEBUG_TEMPROOT"), root)
+        self._roots = tuple(os.path.realpath(r) for r in roots if r)
+        if workerinput is not None:
+            self._worker = str(workerinput.get("workerid", ""))
+            if root is not None:
+                self._registry = _Registry(root / REGISTRY_NAME)
+
+    # ---------------------------------------------------------------- recording (inside Estimator calls)
+
+    def _created(self, estimator: Any, temporary: bool) -> None:
+        scope = scopes.current()
+        if scope is not None and temporary:
+            scope.stash.setdefault(_TEMPS, []).append((str(estimator.model_dir), _sites.user_stack()))
+
+    def _use(self, estimator: Any) -> tuple[Scope, _Use] | None:
+        scope = scopes.current()
+        path = str(estimator.model_dir)
+        real = None if scope is None else _local(path)
+        if scope is None or real is None:
+            return None
+        uses = scope.stash.setdefault(_USES, {})
+        use = uses.get(real)
+        if use is None:
+            use = uses[real] = _Use(path, real, _sites.user_stack(), persistent=not _under(real, self._roots))
+        return scope, use
+
+    def _evaluated(self, estimator: Any) -> None:
+        self._use(estimator)
+
+    def _trained(self, estimator: Any) -> None:
+        found = self._use(estimator)
+        if found is None or found[1].first is not None:
+            return  # not in a scope, or this scope trained the dir already: its own checkpoint
+        scope, use = found
+        checkpoint = _checkpoint(use.real)
+        if checkpoint is not None:
+            use.checkpoint = checkpoint[0]
+            use.from_before_run = checkpoint[1] < self._started
+        token = scope.stash.setdefault(_TOKEN, next(self._tokens))
+        use.first = self._registry.claim(use.real, _Claim(scope.owner, scope.kind, self._worker, token))
+
+    # ---------------------------------------------------------------- judging
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_kinds(self) -> Sequence[LeakKind]:
+        return [SHARED, STALE, PERSISTENT, TEMP]
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_find_leaks(self, scope: Scope) -> Sequence[Leak]:
+        uses = scope.stash.get(_USES, None)
+        temps = scope.stash.get(_TEMPS, None)
+        if not uses and not temps:
+            return []
+        leaks = [leak for use in (uses or {}).values() for leak in self._judge(scope, use)]
+        for path, stack in temps or ():
+            what = f"Estimator created without a model_dir: TensorFlow made {path} and never removes it"
+            leaks.append(Leak(TEMP, scope.owner, what, stack[0] if stack else None, stack))
+        for records in (uses, temps):
+            if records:
+                records.clear()
+        return leaks
+
+    def _judge(self, scope: Scope, use: _Use) -> list[Leak]:
+        def leak(kind: LeakKind, what: str) -> Leak:
+            return Leak(kind, scope.owner, what, use.stack[0] if use.stack else None, use.stack)
+
+        leaks = []
+        first, token = use.first, scope.stash.get(_TOKEN, None)
+        if first is not None and (first.worker, first.token) != (self._worker, token):
+            by = first.owner + (f" (xdist worker {first.worker})" if first.worker != self._worker else "")
+            if first.kind == "fixture" and use.checkpoint is not None:
+                what = f"trains {use.path} in place: its checkpoint {use.checkpoint} was written by {by}"
+                leaks.append(leak(STALE, what + "; training warm-starts from it and changes it for later tests"))
+            else:
+                what = f"trains {use.path}, which {by} trained earlier in this run"
+                leaks.append(leak(SHARED, what + ": it silently warm-starts from that checkpoint"))
+        elif use.from_before_run:
+            what = f"trains {use.path}, which already held checkpoint {use.checkpoint} from before this run"
+            leaks.append(leak(STALE, what + ": it silently warm-starts from it"))
+        if use.persistent:
+            shown = use.path if use.real == use.path else f"{use.path} (= {use.real})"
+            tilde = " (TensorFlow does not expand '~')" if use.path.startswith("~") else ""
+            leaks.append(leak(PERSISTENT, f"wrote into {shown}{tilde}, outside pytest's temporary directories"))
+        return leaks

@@ -1,0 +1,268 @@
+"""EI201-EI204: Estimator model_dirs shared between tests, fine-tuned in place, written outside pytest's
+temporary directories, or made by TensorFlow with mkdtemp. Each inner run holds many scenarios: importing
+TF costs seconds."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import requires_estimator, requires_xdist
+
+from pytest_estimator_isolation.checks.model_dirs import _Claim, _Registry
+
+CONFTEST = """
+import pytest
+import tensorflow as tf
+
+def input_fn():
+    return tf.data.Dataset.from_tensors(({"x": [[1.0], [2.0]]}, [[2.0], [4.0]])).repeat()
+
+def model_fn(features, labels, mode):
+    w = tf.compat.v1.get_variable("w", shape=[1, 1])
+    predictions = tf.matmul(features["x"], w)
+    if mode == tf.estimator.ModeKeys.PREDICT:
+        return tf.estimator.EstimatorSpec(mode, predictions=predictions)
+    loss = tf.compat.v1.losses.mean_squared_error(labels, predictions)
+    step = tf.compat.v1.train.get_or_create_global_step()
+    train_op = tf.compat.v1.train.GradientDescentOptimizer(0.01).minimize(loss, global_step=step)
+    return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=train_op)
+
+def train(model_dir, steps=1):
+    estimator = tf.estimator.Estimator(model_fn, model_dir=model_dir)
+    estimator.train(input_fn, steps=steps)
+    return estimator
+
+@pytest.fixture(scope="session")
+def trained_dir(tmp_path_factory):
+    return train(str(tmp_path_factory.mktemp("trained") / "model"), steps=3).model_dir
+"""
+
+CLEAN = """
+import tensorflow as tf
+from conftest import input_fn, model_fn, train
+
+def test_fresh_dir_per_test(make_estimator):
+    estimator = make_estimator(model_fn)
+    estimator.train(input_fn, steps=2)
+    assert estimator.evaluate(input_fn, steps=1)["global_step"] == 2
+    predictions = estimator.predict(input_fn)  # its session stays open until the test returns
+    assert next(predictions).shape == (1,)
+
+def test_canned_estimator_and_train_and_evaluate(make_estimator):
+    x = tf.feature_column.numeric_column("x")
+    estimator = make_estimator(tf.estimator.LinearRegressor, feature_columns=[x])
+    train_spec = tf.estimator.TrainSpec(input_fn, max_steps=2)
+    tf.estimator.train_and_evaluate(estimator, train_spec, tf.estimator.EvalSpec(input_fn, steps=1))
+    assert estimator.get_variable_value("global_step") == 2
+
+def test_recreates_an_estimator_on_its_own_dir(model_dir):
+    train(model_dir, steps=2)
+    assert train(model_dir, steps=1).get_variable_value("global_step") == 3
+
+def test_only_reads_the_session_fixture(trained_dir):
+    estimator = tf.estimator.Estimator(model_fn, model_dir=trained_dir)
+    next(estimator.predict(input_fn))
+    estimator.get_variable_value("w")
+    assert estimator.latest_checkpoint().endswith("model.ckpt-3")
+    assert estimator.evaluate(input_fn, steps=1)["global_step"] == 3
+
+def test_fine_tunes_a_copy_of_the_session_fixture(trained_dir, copy_model_dir):
+    assert train(copy_model_dir(trained_dir)).get_variable_value("global_step") == 4
+"""
+
+LEAKS = """
+import os
+from pathlib import Path
+
+import pytest
+from conftest import input_fn, model_fn, train
+import tensorflow as tf
+
+@pytest.fixture(scope="module")
+def module_model():
+    return train("module_model")
+
+def test_fine_tunes_the_session_fixture_in_place(trained_dir):
+    train(trained_dir)
+
+def test_shared_first(tmp_path_factory):
+    train(str(tmp_path_factory.getbasetemp() / "shared_model"), steps=3)
+
+def test_shared_second(tmp_path_factory):
+    estimator = train(str(tmp_path_factory.getbasetemp() / "shared_model"), steps=3)
+    assert estimator.get_variable_value("global_step") == 6  # the silent warm start
+
+def test_no_model_dir():
+    train(None)
+
+def test_relative_dir():
+    train("relative_model")
+
+def test_tilde_dir():
+    train("~/tilde_model")
+
+def test_absolute_dir():
+    train(os.path.abspath("absolute_model"))
+
+def test_pathlib_dir():
+    train(Path("pathlib_model").absolute())
+
+def test_symlink_from_tmp_path_to_cwd(tmp_path):
+    Path("linked_model").mkdir(exist_ok=True)
+    (tmp_path / "link").symlink_to(Path("linked_model").absolute(), target_is_directory=True)
+    train(str(tmp_path / "link"))
+
+def test_symlink_from_cwd_to_tmp_path(tmp_path):
+    link = Path(f"link_to_tmp_{os.getpid()}")
+    link.symlink_to(tmp_path, target_is_directory=True)
+    train(str(link))
+
+def test_evaluates_only():
+    tf.estimator.Estimator(model_fn, model_dir="evaluated_model").evaluate(input_fn, steps=1)
+
+def test_uses_module_model(module_model):
+    assert module_model.model_dir == "module_model"
+
+def test_uses_module_model_too(module_model):
+    pass
+"""
+
+# (test, code, message) in the order they run; every other test must pass clean.
+FLAGGED = [
+    (
+        "test_fine_tunes_the_session_fixture_in_place",
+        "EI202 stale-checkpoint",
+        "trains */trained0/model in place: its checkpoint model.ckpt-3 was written by "
+        "fixture 'trained_dir' (session scope, conftest)*",
+    ),
+    (
+        "test_shared_second",
+        "EI201 shared-model-dir",
+        "trains */shared_model, which test_2_leaks.py::test_shared_first trained earlier in this run*",
+    ),
+    ("test_relative_dir", "EI203 persistent-model-dir", "wrote into relative_model (= */relative_model), outside*"),
+    (
+        "test_tilde_dir",
+        "EI203 persistent-model-dir",
+        "wrote into ~/tilde_model (= */~/tilde_model) (TensorFlow does not expand '~')*",
+    ),
+    ("test_absolute_dir", "EI203 persistent-model-dir", "wrote into */absolute_model, outside*"),
+    ("test_pathlib_dir", "EI203 persistent-model-dir", "wrote into */pathlib_model, outside*"),
+    (
+        "test_symlink_from_tmp_path_to_cwd",
+        "EI203 persistent-model-dir",
+        "wrote into */link (= */linked_model), outside*",
+    ),
+    ("test_evaluates_only", "EI203 persistent-model-dir", "wrote into evaluated_model (= */evaluated_model), outside*"),
+    (
+        "test_uses_module_model_too",
+        "EI203 persistent-model-dir",
+        "wrote into module_model (= */module_model), outside*",
+    ),
+]
+
+
+@pytest.fixture
+def estimator_suite(pytester, monkeypatch):
+    """The suite above, run from a directory outside the inner run's temporary directories (pytester's
+    own directory is under the system temp dir, so the inner run gets a TMPDIR of its own)."""
+    systmp = pytester.mkdir("systmp")
+    monkeypatch.setenv("TMPDIR", str(systmp))
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_1_clean=CLEAN, test_2_leaks=LEAKS)
+    return pytester
+
+
+@requires_estimator
+def test_model_dir_leaks_fail_in_strict_and_warn_in_warn_mode(estimator_suite, run):
+    result = run("--estimator-isolation", "-p", "no:xdist")
+    result.assert_outcomes(passed=18, errors=len(FLAGGED))
+    lines = []
+    for test, code, what in FLAGGED:
+        lines += [f"*ERROR at teardown of {test} *", f"{code}: {what}"]
+    result.stdout.fnmatch_lines(lines)
+    result.stdout.fnmatch_lines(["  owner: fixture 'module_model' (module scope, test_2_leaks.py)"])
+    result.stdout.fnmatch_lines(
+        [
+            "*EstimatorIsolationWarning: EI204 temp-model-dir: Estimator created without a model_dir: "
+            "TensorFlow made */systmp/tmp* and never removes it",
+            "*created at conftest.py:* in train",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*ERROR at teardown of test_uses_module_model *")
+    result.stdout.no_fnmatch_line("*EI101*")  # Estimator's own sessions are closed by it
+    assert result.ret == 1
+
+    # Again, warning only; the dirs left in the working directory now hold checkpoints from the first run.
+    result = run("--estimator-isolation=warn", "-p", "no:xdist")
+    result.assert_outcomes(passed=18)
+    result.stdout.fnmatch_lines_random(
+        [f"*EstimatorIsolationWarning: {code}: {what}" for _, code, what in FLAGGED]
+        + [
+            "*EstimatorIsolationWarning: EI204 temp-model-dir:*",
+            "*EstimatorIsolationWarning: EI202 stale-checkpoint: trains relative_model, which already held "
+            "checkpoint model.ckpt-1 from before this run: it silently warm-starts from it",
+        ]
+    )
+    assert result.ret == 0
+
+
+@requires_estimator
+@requires_xdist
+def test_a_dir_shared_across_xdist_workers_flags_exactly_the_later_test(pytester, run):
+    """Two files on two workers train one dir under the run's basetemp root; a file barrier makes sure
+    they run on different workers and in a known order."""
+    pytester.makeconftest(
+        CONFTEST
+        + """
+import time
+
+def shared(tmp_path_factory):
+    return tmp_path_factory.getbasetemp().parent  # under xdist: the root above popen-gwN
+
+def wait_for(path):
+    deadline = time.time() + 120
+    while not path.exists():
+        assert time.time() < deadline, f"{path} never appeared: both tests ran on one worker?"
+        time.sleep(0.05)
+"""
+    )
+    pytester.makepyfile(
+        test_a="""
+        from conftest import shared, train, wait_for
+
+        def test_a(tmp_path_factory):
+            wait_for(shared(tmp_path_factory) / "b.started")
+            train(str(shared(tmp_path_factory) / "shared_model"), steps=3)
+            (shared(tmp_path_factory) / "a.trained").touch()
+        """,
+        test_b="""
+        from conftest import shared, train, wait_for
+
+        def test_b(tmp_path_factory):
+            (shared(tmp_path_factory) / "b.started").touch()
+            wait_for(shared(tmp_path_factory) / "a.trained")
+            estimator = train(str(shared(tmp_path_factory) / "shared_model"), steps=3)
+            assert estimator.get_variable_value("global_step") == 6
+        """,
+    )
+    result = run("--estimator-isolation", "-n", "2", "--dist", "loadfile", "-rE")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_b *",
+            "EI201 shared-model-dir: trains */shared_model, which test_a.py::test_a (xdist worker gw*) "
+            "trained earlier in this run*",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*ERROR at teardown of test_a *")
+
+
+def test_registry_file_names_the_first_claim_to_every_process(tmp_path):
+    path = tmp_path / "registry.jsonl"
+    first, second = _Registry(path), _Registry(path)  # as two workers would hold it
+    a, b = _Claim("test_a.py::test_a", "test", "gw0", 0), _Claim("test_b.py::test_b", "test", "gw1", 0)
+    assert first.claim("/dir", a) == a
+    assert second.claim("/dir", b) == a
+    assert second.claim("/other", b) == b
+    assert first.claim("/dir", a) == a
+    assert len(path.read_text().splitlines()) == 4
