@@ -85,7 +85,21 @@ def copy_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str | 
 
     def copy(src: str | Path) -> str:
         dst = tmp_path_factory.mktemp("model_dir_copy") / "model_dir"
-        shutil.copytree(Path(src).expanduser(), dst, symlinks=True)
+        shutil.copytree(src, dst, symlinks=True)  # no expanduser(): TF does not expand '~' either
         return str(dst)
 
     return copy
+
+
+@pytest.fixture
+def keras_clean() -> Iterator[None]:
+    """``keras.backend.clear_session()`` before and after the test, so its layers are named ``dense``,
+    ``dense_1``, ... whatever ran before. Settings (floatx, the global dtype policy) are kept: the
+    global-config check compares those. Skips where Keras is not installed."""
+    from ._tf import keras_clear_session, keras_loaded
+
+    if not keras_loaded():
+        pytest.importorskip("keras", reason="keras is not installed")
+    keras_clear_session()
+    yield
+    keras_clear_session()

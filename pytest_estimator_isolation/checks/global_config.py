@@ -1,0 +1,85 @@
+"""EI301: a process-wide TensorFlow or Keras setting was changed and not set back.
+
+``keras.mixed_precision.set_global_policy("mixed_float16")`` makes every later Dense layer compute in
+float16, ``keras.backend.set_floatx("float64")`` makes later kernels float64, and
+``tf.config.run_functions_eagerly(True)`` turns every later ``tf.function`` eager. The settings compared
+are listed in :data:`pytest_estimator_isolation._tf.SETTINGS` (one entry each); a setting the installed
+TF/Keras lacks is skipped. Keras layer-name counters are state, not settings: see ``keras_clean``.
+
+When TF/Keras is first imported inside a test, that test is compared against the values the settings had
+right after the import (TF's defaults plus whatever ``~/.keras/keras.json`` or the environment chose).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from .. import _tf
+from ..leaks import Leak, LeakKind
+from ..scopes import Scope
+
+GLOBAL_CONFIG = LeakKind(
+    code="EI301",
+    name="global-config",
+    meaning="a global TensorFlow/Keras setting was changed and not restored (later tests run with it)",
+    fix="save the old value and set it back in a try/finally or in a fixture's teardown (as monkeypatch "
+    "does), or set it once for the whole suite in conftest.py",
+    symptoms=("float16", "float64"),
+)
+
+_BEFORE = pytest.StashKey[dict[str, Any]]()
+
+
+class GlobalConfigCheck:
+    def __init__(self) -> None:
+        _tf.watch_settings()
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_kinds(self) -> Sequence[LeakKind]:
+        return [GLOBAL_CONFIG]
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_snapshot(self, scope: Scope) -> None:
+        scope.stash[_BEFORE] = _tf.read_settings()
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_find_leaks(self, scope: Scope) -> Sequence[Leak]:
+        before = scope.stash.get(_BEFORE, None)
+        after = _tf.read_settings()
+        if before is None or not after or after == before:  # the last: ~6 us saved on every clean test
+            return []
+        at_import = _tf.settings_at_import()
+        leaks = []
+        for setting in _tf.SETTINGS:
+            if setting.name not in after:
+                continue
+            if setting.name in before:
+                old, when = before[setting.name], f"before the {scope.kind}"
+            elif setting.name in at_import:  # TF/Keras was first imported during this scope
+                old, when = at_import[setting.name], f"when TensorFlow/Keras was imported in this {scope.kind}"
+            else:
+                continue
+            new = after[setting.name]
+            if setting.same(old, new):
+                continue
+            shown = setting.show(old)
+            what = (
+                f"{setting.name} is {setting.show(new)}, was {shown} {when}; "
+                f"set it back with {setting.undo.format(old=shown)}"
+            )
+            leaks.append(Leak(GLOBAL_CONFIG, scope.owner, what, handle=(setting, old)))
+        return leaks
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_cleanup(self, leaks: Sequence[Leak]) -> None:
+        for leak in leaks:
+            if leak.kind is not GLOBAL_CONFIG:
+                continue
+            setting, old = leak.handle
+            try:
+                setting.put(old)
+            except Exception as exc:
+                _tf.problem(f"could not restore {setting.name}: {exc!r}")
