@@ -111,7 +111,7 @@ class Checker:
         leaks = self._each("pytest_estimator_isolation_find_leaks", scope=scope)
         if not leaks:
             return []
-        cleaned = [leak for leak in leaks if mode == "strict" and leak.kind.name not in allowed]
+        cleaned = [leak for leak in leaks if mode == "strict" and leak.kind.cleanable and leak.kind.name not in allowed]
         for impl in self.hook.pytest_estimator_isolation_cleanup.get_hookimpls():
             mine = [leak for leak in cleaned if leak.check == impl.plugin_name]
             if mine:
@@ -121,7 +121,7 @@ class Checker:
                     _tf.problem(f"cleanup by check {impl.plugin_name!r} failed: {exc!r}")
         results = []
         for leak in leaks:
-            entry = {**leak.to_dict(), "outcome": self._outcome(leak, mode, allowed)}
+            entry = {**leak.to_dict(), "outcome": self._outcome(leak, mode, allowed), "cleaned": leak in cleaned}
             results.append(entry)
             if leak not in cleaned:  # still in place: later failures may be its victims
                 self.left_behind.append((leak.kind, entry))

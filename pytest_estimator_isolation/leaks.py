@@ -21,7 +21,8 @@ class LeakKind:
     """One kind of leak: a stable code and name, a one-line meaning and the usual fix.
 
     ``symptoms`` are fragments of the errors it causes in a later test: a test that fails with one of
-    them while this kind of leak is still in place is named as its probable victim."""
+    them while this kind of leak is still in place is named as its probable victim. ``cleanable`` is
+    False where strict mode has nothing to undo (a directory the plugin did not create stays as it is)."""
 
     code: str
     name: str
@@ -29,6 +30,7 @@ class LeakKind:
     fix: str
     severity: Severity = "error"
     symptoms: tuple[str, ...] = ()
+    cleanable: bool = True
 
 
 @dataclass

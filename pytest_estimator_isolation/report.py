@@ -41,8 +41,12 @@ def format_leak(entry: dict[str, Any], verbose: bool = False) -> str:
 def format_failure(entries: list[dict[str, Any]], verbose: bool) -> str:
     kinds = ", ".join(dict.fromkeys(f"{e['code']} {e['kind']}" for e in entries))
     head = f"estimator-isolation: test leaked TensorFlow state: {kinds} (strict mode)"
-    tail = 'cleaned up, so later tests start clean. Opt out: @pytest.mark.allow_leaks("<kind>")'
-    return "\n".join([head, *(format_leak(e, verbose) for e in entries), tail])
+    if all(e.get("cleaned") for e in entries):
+        tail = "Cleaned up, so later tests start clean."
+    else:
+        tail = "Cleaned up what the plugin can undo; it never deletes a directory it did not create."
+    allow = 'Allow a kind for one test: @pytest.mark.allow_leaks("<kind>").'
+    return "\n".join([head, *(format_leak(e, verbose) for e in entries), f"{tail} {allow}"])
 
 
 def format_polluters(polluters: list[tuple[bool, dict[str, Any]]]) -> str:
