@@ -1,0 +1,178 @@
+"""The global default graph and the graph-context stack (``Graph.as_default`` / ``finalize`` patched)."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import weakref
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from .. import _sites
+from ._core import _OPS, _SESSION, _module, _wrap, problem, version
+
+
+@dataclass(frozen=True)
+class GraphState:
+    """The global default graph and the graph-context stack of the calling thread."""
+
+    graph: weakref.ReferenceType[Any] | None  # the global default graph; None until TF creates one
+    version: int  # how many ops it holds (Graph.version)
+    finalized: bool
+    contexts: int  # graph contexts entered through Graph.as_default() and not exited
+    stack: int  # depth of TF's own default-graph stack
+
+
+PRISTINE = GraphState(graph=None, version=0, finalized=False, contexts=0, stack=0)
+
+_local = threading.local()
+
+
+def _entered() -> list[TrackedContext]:
+    stack: list[TrackedContext] | None = getattr(_local, "entered", None)
+    if stack is None:
+        stack = _local.entered = []
+    return stack
+
+
+class TrackedContext:
+    """Wraps the context manager ``Graph.as_default()`` returns, to know where an unexited one was
+    entered and to be able to exit it in cleanup (truncating TF's stacks by hand would be undone later,
+    when the abandoned generator is garbage collected)."""
+
+    def __init__(self, cm: Any, graph: Any, site: tuple[str, ...], by_session: bool) -> None:
+        self._cm = cm
+        self.graph = graph
+        self.site = site
+        self.by_session = by_session
+
+    def __enter__(self) -> Any:
+        result = self._cm.__enter__()
+        _entered().append(self)
+        return result
+
+    def __exit__(self, *exc: Any) -> Any:
+        stack = _entered()
+        for i in range(len(stack) - 1, -1, -1):
+            if stack[i] is self:
+                del stack[i]
+                break
+        return self._cm.__exit__(*exc)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cm, name)
+
+
+def _global_graph(ops: Any) -> Any:
+    return getattr(ops._default_graph_stack, "_global_default_graph", None)
+
+
+def graph_state() -> GraphState:
+    ops = _module(_OPS)
+    if ops is None:
+        return PRISTINE
+    try:
+        graph = _global_graph(ops)
+        return GraphState(
+            graph=None if graph is None else weakref.ref(graph),
+            version=0 if graph is None else graph.version,
+            finalized=False if graph is None else graph.finalized,
+            contexts=len(_entered()),
+            stack=len(ops._default_graph_stack.stack),
+        )
+    except AttributeError as exc:
+        problem(f"default-graph checks disabled on TF {version()}: {exc}")
+        return PRISTINE
+
+
+def global_graph() -> Any:
+    ops = _module(_OPS)
+    return None if ops is None else _global_graph(ops)
+
+
+def ops_since(graph: Any, since_version: int, limit: int = 5) -> tuple[int, list[Any]]:
+    """How many ops were added to ``graph`` after ``since_version``, and the first ``limit`` of them
+    (``get_operations()`` lists ops in creation order)."""
+    added = graph.get_operations()[since_version:]
+    return len(added), added[:limit]
+
+
+def op_site(op: Any) -> tuple[str, ...]:
+    """The user frames of an op's creation traceback (TF records one for every graph op)."""
+    try:
+        frames = op.traceback
+    except Exception:
+        return ()
+    out = []
+    for frame in reversed(list(frames)):
+        filename, lineno, name = frame.filename, frame.lineno, frame.name
+        if _sites.is_user(filename):
+            out.append(f"{_sites.relative(filename)}:{lineno} in {name}")
+    return tuple(out[:8])
+
+
+_finalized_at: weakref.WeakKeyDictionary[Any, tuple[str, ...]] = weakref.WeakKeyDictionary()
+
+
+def finalize_site(graph: Any) -> tuple[str, ...]:
+    return _finalized_at.get(graph, ())
+
+
+def open_contexts(since: int) -> list[TrackedContext]:
+    return _entered()[since:]
+
+
+def exit_contexts(contexts: list[TrackedContext]) -> None:
+    for cm in reversed(contexts):
+        try:
+            cm.__exit__(None, None, None)
+        except Exception as exc:
+            problem(f"could not exit a leaked graph context: {exc!r}")
+
+
+def reset_default_graph() -> None:
+    ops = _module(_OPS)
+    if ops is None:
+        return
+    if ops._default_graph_stack.is_cleared():
+        ops.reset_default_graph()
+    else:  # contexts entered by code we did not see; start the thread's stack afresh
+        ops._default_graph_stack.reset()
+
+
+def _patch_graphs(ops: ModuleType) -> None:
+    graph_cls: Any = ops.Graph
+    original = graph_cls.as_default
+    if getattr(original, "__estimator_isolation__", False):
+        return
+    interactive_init: list[Any] = []
+
+    def as_default(self: Any) -> Any:
+        cm = original(self)
+        try:
+            if self.building_function:  # tf.function traces always exit their own graphs
+                return cm
+            caller = sys._getframe(1).f_code
+            if not interactive_init:
+                session = _module(_SESSION)
+                if session is not None:
+                    interactive_init.append(session.InteractiveSession.__init__.__code__)
+            by_session = bool(interactive_init) and caller is interactive_init[0]
+            return TrackedContext(cm, self, _sites.user_stack(2), by_session)
+        except Exception as exc:
+            problem(f"graph-context tracking failed: {exc!r}")
+            return cm
+
+    finalize = graph_cls.finalize
+
+    def finalize_(self: Any) -> None:
+        finalize(self)
+        try:
+            if not self.building_function:
+                _finalized_at[self] = _sites.user_stack(2)
+        except Exception as exc:
+            problem(f"finalize tracking failed: {exc!r}")
+
+    _wrap(graph_cls, "as_default", as_default)
+    _wrap(graph_cls, "finalize", finalize_)

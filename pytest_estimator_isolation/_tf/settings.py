@@ -1,0 +1,327 @@
+"""Process-wide Keras and ``tf.config`` settings, read from loaded modules only."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from .. import _imports
+from ._core import _CONTEXT, problem
+from .eager import eager_default
+from .graphs import reset_default_graph
+
+_KERAS = ("keras", "tf_keras")  # Keras 3 (TF >= 2.16) or Keras 2 (tf.keras up to TF 2.15); legacy tf_keras
+_NUMERICS = "tensorflow.python.debug.lib.check_numerics_callback"
+_OP_CALLBACKS = "tensorflow.python.framework.op_callbacks"
+_FRAMEWORK_CONFIG = "tensorflow.python.framework.config"
+
+
+class Unavailable(LookupError):
+    """The library is not loaded, or this version lacks the setting: skip it silently."""
+
+
+def _loaded(name: str) -> Any:
+    module = sys.modules.get(name)
+    if module is None:
+        raise Unavailable(name)
+    return module
+
+
+def _equal(old: Any, new: Any) -> bool:
+    return bool(old == new)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One process-wide TF/Keras setting. ``get()`` reads its value without importing or building anything
+    (or raises :class:`Unavailable` / ``AttributeError``); ``put(value)`` restores a value ``get`` returned.
+    ``undo`` tells the user how to set it back (``{old}``: the old value as ``show`` writes it)."""
+
+    name: str
+    needs: str  # the module that must be loaded for the setting to exist
+    get: Callable[[], Any]
+    put: Callable[[Any], None]
+    undo: str
+    show: Callable[[Any], str] = repr
+    same: Callable[[Any, Any], bool] = _equal
+
+
+def _keras_option(pkg: str, option: str) -> Setting:
+    """``keras.backend.floatx()`` and friends: the same public getter and setter in Keras 2 and 3."""
+    return Setting(
+        f"{pkg}.backend.{option}()",
+        pkg,
+        lambda: getattr(_loaded(pkg).backend, option)(),
+        lambda value: getattr(_loaded(pkg).backend, f"set_{option}")(value),
+        f"{pkg}.backend.set_{option}({{old}})",
+    )
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The global dtype policy: the one set explicitly (None: unset), and the name layers get."""
+
+    explicit: Any
+    name: str
+
+
+def _policy_home(pkg: str) -> tuple[Any, bool]:
+    state = sys.modules.get(f"{pkg}.src.backend.common.global_state")
+    if state is not None:  # Keras 3: a thread-local attribute
+        return state, True
+    for name in (f"{pkg}.src.mixed_precision.policy", f"{pkg}.mixed_precision.policy"):  # Keras 2.13+, 2.12
+        module = sys.modules.get(name)
+        if module is not None:
+            return module, False
+    raise Unavailable(f"{pkg} dtype policy")
+
+
+def _get_policy(pkg: str) -> Policy:
+    # Not keras.mixed_precision.global_policy(): in Keras 3 reading it fixes the policy from floatx().
+    home, keras3 = _policy_home(pkg)
+    explicit = home.get_global_attribute("dtype_policy") if keras3 else home._global_policy
+    name = explicit.name if explicit is not None else _loaded(pkg).backend.floatx()
+    return Policy(explicit, str(name))
+
+
+def _put_policy(pkg: str, value: Policy) -> None:
+    home, keras3 = _policy_home(pkg)
+    if keras3:
+        home.set_global_attribute("dtype_policy", value.explicit)
+    else:
+        home.set_global_policy(value.explicit)
+
+
+def _same_policy(old: Policy, new: Policy) -> bool:
+    # Keras fixes an unset policy from floatx() the first time a layer asks, so compare the names layers
+    # get. Both unset and floatx() changed: that is the floatx leak, reported once, under floatx.
+    return old.name == new.name or (old.explicit is None and new.explicit is None)
+
+
+def _keras_policy(pkg: str) -> Setting:
+    return Setting(
+        f"{pkg}.mixed_precision.global_policy()",
+        pkg,
+        lambda: _get_policy(pkg),
+        lambda value: _put_policy(pkg, value),
+        f"{pkg}.mixed_precision.set_global_policy({{old}})",
+        show=lambda value: repr(value.name),
+        same=_same_policy,
+    )
+
+
+def _tf_config() -> Any:
+    return _loaded("tensorflow").config
+
+
+def _context_safe() -> Any:
+    """The eager context, or None while TF has not created it (it is never created here)."""
+    return _loaded(_CONTEXT).context_safe()
+
+
+def _context() -> Any:
+    return _loaded(_CONTEXT).context()
+
+
+# The context's private fields hold what was set explicitly (None: TF's default); its public getters
+# build a whole ConfigProto (~12 us each), too slow to call around every test.
+
+
+def _get_jit() -> bool:
+    ctx = _context_safe()
+    return False if ctx is None else bool(ctx._optimizer_jit)
+
+
+def _put_jit(value: bool) -> None:
+    _context().optimizer_jit = value
+
+
+def _get_soft_placement() -> bool | None:
+    ctx = _context_safe()
+    if ctx is None:
+        return None
+    value: bool | None = ctx._soft_device_placement
+    return value
+
+
+def _soft_placement(value: bool | None) -> bool:
+    """Unset, soft placement follows the execution mode (the eager check reports a changed mode)."""
+    return bool(eager_default()) if value is None else bool(value)
+
+
+def _put_soft_placement(value: bool | None) -> None:
+    _context().soft_device_placement = _soft_placement(value)
+
+
+_PLAIN_OPTIONS = {"disable_model_pruning": False, "disable_meta_optimizer": False, "min_graph_nodes": 0}
+
+
+def _get_options() -> dict[str, Any]:
+    """Options set explicitly; a plain bool/int option set to its default is the same as unset (the
+    on/off "toggles" are not: unset means the optimizer's own default)."""
+    ctx = _context_safe()
+    raw: dict[str, Any] = {} if ctx is None else ctx._optimizer_experimental_options
+    return {key: value for key, value in raw.items() if value is not None and _PLAIN_OPTIONS.get(key) != value}
+
+
+def _put_options(value: dict[str, Any]) -> None:
+    ctx = _context()
+    ctx._optimizer_experimental_options.clear()
+    ctx.set_optimizer_experimental_options(dict(value))
+
+
+def _get_numerics() -> Any:
+    return getattr(_loaded(_NUMERICS)._state, "check_numerics_callback", None)  # thread-local
+
+
+def _put_numerics(callback: Any) -> None:
+    module = _loaded(_NUMERICS)
+    module.disable_check_numerics()
+    if callback is not None:
+        module._state.check_numerics_callback = callback
+        _loaded(_OP_CALLBACKS).add_op_callback(callback.callback)
+
+
+def _put_determinism(value: bool) -> None:
+    config = _loaded(_FRAMEWORK_CONFIG)
+    (config.enable_op_determinism if value else config.disable_op_determinism)()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    *(
+        setting
+        for pkg in _KERAS
+        for setting in (
+            _keras_option(pkg, "floatx"),
+            _keras_option(pkg, "epsilon"),
+            _keras_option(pkg, "image_data_format"),
+            _keras_policy(pkg),
+        )
+    ),
+    Setting(
+        "tf.config.functions_run_eagerly()",
+        "tensorflow",
+        lambda: bool(_tf_config().functions_run_eagerly()),
+        lambda value: _tf_config().run_functions_eagerly(value),
+        "tf.config.run_functions_eagerly({old})",
+    ),
+    Setting(
+        "tf.config.optimizer.get_jit()",
+        _CONTEXT,
+        _get_jit,
+        _put_jit,
+        "tf.config.optimizer.set_jit({old})",
+        show=lambda value: repr("autoclustering" if value else ""),
+    ),
+    Setting(
+        "tf.config.optimizer.get_experimental_options()",
+        _CONTEXT,
+        _get_options,
+        _put_options,
+        "tf.config.optimizer.set_experimental_options() (an option that was unset cannot be unset again: "
+        "set it once for the whole suite, in conftest.py)",
+    ),
+    Setting(
+        "tf.config.get_soft_device_placement()",
+        _CONTEXT,
+        _get_soft_placement,
+        _put_soft_placement,
+        "tf.config.set_soft_device_placement({old})",
+        show=lambda value: repr(_soft_placement(value)),
+        same=lambda old, new: _soft_placement(old) == _soft_placement(new),
+    ),
+    Setting(
+        "tf.config.experimental.tensor_float_32_execution_enabled()",
+        "tensorflow",
+        lambda: bool(_tf_config().experimental.tensor_float_32_execution_enabled()),
+        lambda value: _tf_config().experimental.enable_tensor_float_32_execution(value),
+        "tf.config.experimental.enable_tensor_float_32_execution({old})",
+    ),
+    Setting(
+        "op determinism (tf.config.experimental.enable_op_determinism())",
+        _FRAMEWORK_CONFIG,
+        lambda: bool(_loaded(_FRAMEWORK_CONFIG).is_op_determinism_enabled()),
+        _put_determinism,
+        "tensorflow.python.framework.config.disable_op_determinism() (there is no public undo: enable "
+        "determinism once for the whole suite, in conftest.py)",
+    ),
+    Setting(
+        "check numerics (tf.debugging.enable_check_numerics())",
+        _NUMERICS,
+        _get_numerics,
+        _put_numerics,
+        "tf.debugging.disable_check_numerics() (or enable_check_numerics())",
+        show=lambda value: "enabled" if value is not None else "disabled",
+        same=lambda old, new: (old is None) == (new is None),
+    ),
+)
+
+
+def read_settings() -> dict[str, Any]:
+    """The value of every setting the loaded TF/Keras has, by name; empty until one is imported."""
+    modules = sys.modules
+    if "tensorflow" not in modules and "keras" not in modules and "tf_keras" not in modules:
+        return {}
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if setting.needs in modules:
+            try:
+                values[setting.name] = setting.get()
+            except (Unavailable, AttributeError):
+                pass
+    return values
+
+
+_at_import: dict[str, Any] = {}
+
+
+def _note_settings(_module: ModuleType) -> None:
+    for name, value in read_settings().items():
+        _at_import.setdefault(name, value)
+
+
+def settings_at_import() -> dict[str, Any]:
+    """Each setting's value right after TF/Keras was imported (for a scope that imported it)."""
+    return _at_import
+
+
+def watch_settings() -> None:
+    """Record the settings' values as TF and Keras finish importing (idempotent; imports nothing)."""
+    for name in ("tensorflow", *_KERAS):
+        _imports.when_imported(name, _note_settings)
+
+
+def keras_clear_session() -> None:
+    """``clear_session()`` on every Keras already imported (never imports one): fresh layer-name counters
+    and Keras graph state. The global dtype policy is a setting, not state, so it is kept (Keras 3 would
+    reset it), and memory is not garbage collected (that alone costs ~0.2 s with TF loaded)."""
+    for pkg in _KERAS:
+        backend = getattr(sys.modules.get(pkg), "backend", None)
+        clear = getattr(backend, "clear_session", None)
+        if clear is None:
+            continue
+        state = sys.modules.get(f"{pkg}.src.backend.common.global_state")
+        try:
+            if state is None:  # Keras 2
+                clear()
+                if eager_default() is False:  # it built a learning-phase placeholder in the global graph
+                    reset_default_graph()  # Keras makes another when it needs one
+            else:
+                policy = state.get_global_attribute("dtype_policy")
+                try:
+                    clear(free_memory=False)
+                finally:
+                    state.set_global_attribute("dtype_policy", policy)
+        except AssertionError:  # reset_default_graph() inside a graph context: the names are what matter
+            reset_uids = getattr(backend, "reset_uids", None)  # Keras 2 stopped before resetting them
+            if reset_uids is not None:
+                reset_uids()
+        except Exception as exc:
+            problem(f"{pkg}.backend.clear_session() failed: {exc!r}")
+
+
+def keras_loaded() -> bool:
+    return any(pkg in sys.modules for pkg in _KERAS)
