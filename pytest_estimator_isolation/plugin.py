@@ -1,5 +1,5 @@
 """pytest hooks: options, markers, fixtures, and the calls into :class:`~.checker.Checker` around each
-test. Nothing here imports TensorFlow, and when no test is checked every hook returns at once."""
+test. Nothing here imports TensorFlow; the per-test hooks are registered only when some test is checked."""
 
 from __future__ import annotations
 
@@ -53,6 +53,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(collector, "estimator_isolation_report")
     if settings.mode != "off":
         _enable(config)
+    if settings.keras_reset:
+        config.pluginmanager.register(KerasReset(), "estimator_isolation_keras_reset")
 
 
 def _enable(config: pytest.Config) -> Checker:
@@ -65,6 +67,7 @@ def _enable(config: pytest.Config) -> Checker:
             if not config.pluginmanager.has_plugin(f"estimator_isolation.{name}"):
                 config.pluginmanager.register(make(), f"estimator_isolation.{name}")
         checker = config.stash[CHECKER] = Checker(config, config.stash[SETTINGS], config.stash[BASELINE])
+        config.pluginmanager.register(PerTest(checker), "estimator_isolation_per_test")
     return checker
 
 
@@ -100,91 +103,85 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     return f"estimator-isolation: {mode} (TensorFlow {tf if tf else 'not imported yet'})"
 
 
-def _checker(item: pytest.Item) -> Checker | None:
-    return item.config.stash.get(CHECKER, None)
+class KerasReset:
+    """``--estimator-isolation-keras-reset``: a fresh Keras session around every test."""
 
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)  # tryfirst: snapshot before other plugins' setup work
-def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, object]:
-    keras_reset = item.config.stash[SETTINGS].keras_reset
-    if keras_reset:  # before the snapshot: a fresh Keras is not the test's doing
-        _tf.keras_clear_session()
-    checker = _checker(item)
-    if checker is not None:
-        checker.start_test(item)
-    try:
-        return (yield)
-    finally:
-        if checker is not None:
-            checker.item = None
-        if keras_reset:
+    @pytest.hookimpl(wrapper=True, tryfirst=True)  # tryfirst: before PerTest's snapshot
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+        _tf.keras_clear_session()  # a fresh Keras is not the test's doing
+        try:
+            return (yield)
+        finally:
             _tf.keras_clear_session()
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_fixture_setup(
-    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
-) -> Generator[None, Any, Any]:
-    checker = request.config.stash.get(CHECKER, None)
-    if checker is None or fixturedef.scope == "function" or checker.item is None:
-        return (yield)
-    scope = Scope(owner=fixture_label(fixturedef), kind="fixture")
-    checker.snapshot(scope)
-    scopes.push(scope)
-    try:
-        result = yield
-    except BaseException:
-        scopes.pop(scope)
-        raise
-    checker.fixture_set_up(fixturedef, scope)
-    return result
+class PerTest:
+    """The hooks around every test, registered only when some test is checked: a run without the
+    checks pays nothing per test."""
 
+    def __init__(self, checker: Checker) -> None:
+        self.checker = checker
 
-def pytest_fixture_post_finalizer(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> None:
-    checker = request.config.stash.get(CHECKER, None)
-    if checker is not None:
-        checker.fixture_torn_down(fixturedef)
+    @pytest.hookimpl(wrapper=True, tryfirst=True)  # tryfirst: snapshot before other plugins' setup work
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+        self.checker.start_test(item)
+        try:
+            return (yield)
+        finally:
+            self.checker.item = None
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[Any]) -> Generator[None, Any, Any]:
+        if fixturedef.scope == "function" or self.checker.item is None:
+            return (yield)
+        scope = Scope(owner=fixture_label(fixturedef), kind="fixture")
+        self.checker.snapshot(scope)
+        scopes.push(scope)
+        try:
+            result = yield
+        except BaseException:
+            scopes.pop(scope)
+            raise
+        self.checker.fixture_set_up(fixturedef, scope)
+        return result
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
-    checker = _checker(item)
-    if checker is None:
-        return (yield)
-    checker.tearing_down = True
-    try:
-        yield
-    except BaseException:
-        _settle(item, checker, fail=False)
-        raise
-    _settle(item, checker, fail=True)
+    @pytest.hookimpl
+    def pytest_fixture_post_finalizer(self, fixturedef: pytest.FixtureDef[Any]) -> None:
+        self.checker.fixture_torn_down(fixturedef)
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:
+        self.checker.tearing_down = True
+        try:
+            yield
+        except BaseException:
+            self._settle(item, fail=False)
+            raise
+        self._settle(item, fail=True)
 
-def _settle(item: pytest.Item, checker: Checker, fail: bool) -> None:
-    entries = checker.finish_test(item)
-    if not entries:
-        return
-    item.user_properties.extend(report.junit_properties(entries))
-    verbose = item.config.getoption("verbose") > 0
-    for entry in entries:
-        if entry["outcome"] == "warned":
-            item.warn(EstimatorIsolationWarning(report.format_leak(entry, verbose)))
-    failed = [entry for entry in entries if entry["outcome"] == "failed"]
-    if failed and fail:
-        pytest.fail(report.format_failure(failed, verbose), pytrace=False)
+    def _settle(self, item: pytest.Item, fail: bool) -> None:
+        entries = self.checker.finish_test(item)
+        if not entries:
+            return
+        item.user_properties.extend(report.junit_properties(entries))
+        verbose = item.config.getoption("verbose") > 0
+        for entry in entries:
+            if entry["outcome"] == "warned":
+                item.warn(EstimatorIsolationWarning(report.format_leak(entry, verbose)))
+        failed = [entry for entry in entries if entry["outcome"] == "failed"]
+        if failed and fail:
+            pytest.fail(report.format_failure(failed, verbose), pytrace=False)
 
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    rep = yield
-    checker = _checker(item)
-    if rep.failed and call.when != "teardown" and checker is not None and checker.left_behind:
-        polluters = checker.polluters(str(rep.longrepr))
-        rep.sections.append(("estimator isolation: leaks still in place", report.format_polluters(polluters)))
-    if call.when == "teardown":
-        entries = item.stash.get(FOUND, None)
-        if entries:  # on the report, so xdist carries it to the controller's summary
-            setattr(rep, report.REPORT_ATTR, entries)
-    return rep
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        rep = yield
+        if rep.failed and call.when != "teardown" and self.checker.left_behind:
+            polluters = self.checker.polluters(str(rep.longrepr))
+            rep.sections.append(("estimator isolation: leaks still in place", report.format_polluters(polluters)))
+        if call.when == "teardown":
+            entries = item.stash.get(FOUND, None)
+            if entries:  # on the report, so xdist carries it to the controller's summary
+                setattr(rep, report.REPORT_ATTR, entries)
+        return rep

@@ -159,7 +159,8 @@ def _patch_graphs(ops: ModuleType) -> None:
                 if session is not None:
                     interactive_init.append(session.InteractiveSession.__init__.__code__)
             by_session = bool(interactive_init) and caller is interactive_init[0]
-            return TrackedContext(cm, self, _sites.user_stack(2), by_session)
+            # limit=1: the walk stops at the first user frame; Graph.as_default is called often
+            return TrackedContext(cm, self, _sites.user_stack(2, limit=1), by_session)
         except Exception as exc:
             problem(f"graph-context tracking failed: {exc!r}")
             return cm
@@ -170,7 +171,7 @@ def _patch_graphs(ops: ModuleType) -> None:
         finalize(self)
         try:
             if not self.building_function:
-                _finalized_at[self] = _sites.user_stack(2)
+                _finalized_at[self] = _sites.user_stack(2, limit=1)
         except Exception as exc:
             problem(f"finalize tracking failed: {exc!r}")
 
