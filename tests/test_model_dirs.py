@@ -266,3 +266,32 @@ def test_registry_file_names_the_first_claim_to_every_process(tmp_path):
     assert second.claim("/other", b) == b
     assert first.claim("/dir", a) == a
     assert len(path.read_text().splitlines()) == 4
+
+
+@requires_estimator
+def test_half_read_predict_generator_kept_alive_does_not_cascade(pytester, run):
+    """Estimator.predict() runs inside TF's graph_mode(): a suspended generator kept past the test
+    leaves a graph context and the thread's graph mode; cleanup must undo both."""
+    pytester.makepyfile(
+        """
+        import tensorflow as tf
+
+        kept = []
+
+        def input_fn():
+            return tf.data.Dataset.from_tensor_slices(({"x": [[1.0], [2.0]]}, [[2.0], [4.0]])).batch(2)
+
+        def test_keeps_generator(model_dir):
+            est = tf.estimator.LinearRegressor([tf.feature_column.numeric_column("x")], model_dir=model_dir)
+            est.train(input_fn, steps=1)
+            predictions = est.predict(input_fn)
+            next(predictions)
+            kept.append(predictions)
+
+        def test_victim():
+            assert tf.executing_eagerly()
+        """
+    )
+    result = run("--estimator-isolation")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*EI104 graph-context*"])

@@ -65,6 +65,10 @@ class GraphsCheck:
             reset = reset or leak.kind in (GRAPH_OPS, GRAPH_FINALIZED, GRAPH_CONTEXT)
         if reset:
             _tf.reset_default_graph()
+            # A generator suspended inside TF's own `context.graph_mode()` (e.g. a half-read
+            # Estimator.predict() kept alive) also left this thread out of eager mode.
+            if _tf.graph_state().stack == 0 and _tf.eager_default():
+                _tf.set_thread_eager(True)
 
 
 def _contexts(scope: Scope, before: _tf.GraphState, after: _tf.GraphState) -> list[Leak]:
