@@ -15,7 +15,7 @@ import pytest
 from . import _tf, scopes
 from .baseline import Baseline
 from .leaks import EstimatorIsolationWarning, Leak, LeakKind
-from .options import Settings, check_mode
+from .options import Settings, item_mode
 from .scopes import Scope
 
 CHECK_ERROR = LeakKind(
@@ -35,18 +35,6 @@ JUDGED = pytest.StashKey[bool]()
 def _call(impl: Any, **kwargs: Any) -> Any:
     """Call one check's implementation with the arguments it asks for (pluggy's convention)."""
     return impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
-
-
-def item_mode(item: pytest.Item, default: str) -> str:
-    marker = item.get_closest_marker("estimator_isolation")
-    if marker is None:
-        return default
-    if len(marker.args) != 1 or marker.kwargs or not isinstance(marker.args[0], str):
-        raise pytest.UsageError(
-            f"{item.nodeid}: @pytest.mark.estimator_isolation takes one mode (strict, warn or off), "
-            f"got args={marker.args!r} kwargs={marker.kwargs!r}"
-        )
-    return check_mode(marker.args[0], f"{item.nodeid}: @pytest.mark.estimator_isolation")
 
 
 def allowed_kinds(item: pytest.Item, known: dict[str, LeakKind]) -> set[str]:

@@ -3,7 +3,6 @@ skip (never fail) where TF or ``tf.estimator`` is missing."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -84,6 +83,8 @@ def copy_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str | 
     test can fine-tune it without changing what other tests read: ``make(..., model_dir=copy(src))``."""
 
     def copy(src: str | Path) -> str:
+        import shutil
+
         dst = tmp_path_factory.mktemp("model_dir_copy") / "model_dir"
         shutil.copytree(src, dst, symlinks=True)  # no expanduser(): TF does not expand '~' either
         return str(dst)

@@ -104,3 +104,15 @@ def resolve(config: pytest.Config) -> Settings:
             "--estimator-isolation-update-baseline needs --estimator-isolation-baseline=PATH to write to"
         )
     return settings
+
+
+def item_mode(item: pytest.Item, default: str) -> str:
+    marker = item.get_closest_marker("estimator_isolation")
+    if marker is None:
+        return default
+    if len(marker.args) != 1 or marker.kwargs or not isinstance(marker.args[0], str):
+        raise pytest.UsageError(
+            f"{item.nodeid}: @pytest.mark.estimator_isolation takes one mode (strict, warn or off), "
+            f"got args={marker.args!r} kwargs={marker.kwargs!r}"
+        )
+    return check_mode(marker.args[0], f"{item.nodeid}: @pytest.mark.estimator_isolation")

@@ -4,21 +4,24 @@ test. Nothing here imports TensorFlow; the per-test hooks are registered only wh
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import _tf, options, report, scopes
+from . import options, report, scopes
 from .baseline import Baseline
-from .checker import FOUND, Checker, fixture_label, item_mode
 from .fixtures import copy_model_dir, keras_clean, make_estimator, model_dir, run_config, tf_graph, tf_session
 from .leaks import EstimatorIsolationWarning
+from .options import item_mode
 from .scopes import Scope
+
+if TYPE_CHECKING:  # the checks and the TF facade are imported only when some test is checked
+    from .checker import Checker
 
 __all__ = ["copy_model_dir", "keras_clean", "make_estimator", "model_dir", "run_config", "tf_graph", "tf_session"]
 
 SETTINGS = pytest.StashKey[options.Settings]()
-CHECKER = pytest.StashKey[Checker]()
+CHECKER = pytest.StashKey["Checker"]()
 BASELINE = pytest.StashKey["Baseline | None"]()
 
 MARKERS = (
@@ -61,6 +64,7 @@ def _enable(config: pytest.Config) -> Checker:
     """Register the built-in checks and start watching for TensorFlow (imports nothing)."""
     checker = config.stash.get(CHECKER, None)
     if checker is None:
+        from .checker import Checker
         from .checks import builtin
 
         for name, make in builtin():
@@ -99,6 +103,8 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     mode = config.stash[SETTINGS].mode
     if mode == "off":
         return None
+    from . import _tf
+
     tf = _tf.version()
     return f"estimator-isolation: {mode} (TensorFlow {tf if tf else 'not imported yet'})"
 
@@ -106,13 +112,18 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 class KerasReset:
     """``--estimator-isolation-keras-reset``: a fresh Keras session around every test."""
 
+    def __init__(self) -> None:
+        from . import _tf
+
+        self.clear = _tf.keras_clear_session
+
     @pytest.hookimpl(wrapper=True, tryfirst=True)  # tryfirst: before PerTest's snapshot
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
-        _tf.keras_clear_session()  # a fresh Keras is not the test's doing
+        self.clear()  # a fresh Keras is not the test's doing
         try:
             return (yield)
         finally:
-            _tf.keras_clear_session()
+            self.clear()
 
 
 class PerTest:
@@ -120,7 +131,11 @@ class PerTest:
     checks pays nothing per test."""
 
     def __init__(self, checker: Checker) -> None:
+        from .checker import FOUND, fixture_label
+
         self.checker = checker
+        self.found = FOUND
+        self.fixture_label = fixture_label
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)  # tryfirst: snapshot before other plugins' setup work
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
@@ -134,7 +149,7 @@ class PerTest:
     def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[Any]) -> Generator[None, Any, Any]:
         if fixturedef.scope == "function" or self.checker.item is None:
             return (yield)
-        scope = Scope(owner=fixture_label(fixturedef), kind="fixture")
+        scope = Scope(owner=self.fixture_label(fixturedef), kind="fixture")
         self.checker.snapshot(scope)
         scopes.push(scope)
         try:
@@ -181,7 +196,7 @@ class PerTest:
             polluters = self.checker.polluters(str(rep.longrepr))
             rep.sections.append(("estimator isolation: leaks still in place", report.format_polluters(polluters)))
         if call.when == "teardown":
-            entries = item.stash.get(FOUND, None)
+            entries = item.stash.get(self.found, None)
             if entries:  # on the report, so xdist carries it to the controller's summary
                 setattr(rep, report.REPORT_ATTR, entries)
         return rep

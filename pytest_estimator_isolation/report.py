@@ -7,7 +7,6 @@ in-process state, so it works the same when tests run in pytest-xdist workers.
 from __future__ import annotations
 
 import json
-import platform
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -15,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from . import _tf
 from .baseline import Baseline
 from .options import Settings
 
@@ -103,12 +101,14 @@ class Collector:
             Baseline.write(self.settings.baseline, self.entries)
 
     def as_json(self) -> dict[str, Any]:
+        from . import _tf
+
         return {
             "schema": REPORT_SCHEMA,
             "run": {
                 "mode": self.settings.mode,
                 "pytest": pytest.__version__,
-                "python": platform.python_version(),
+                "python": ".".join(map(str, sys.version_info[:3])),
                 "tensorflow": _tf.version(),
                 "platform": sys.platform,
             },
