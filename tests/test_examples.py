@@ -1,0 +1,70 @@
+"""Keeps examples/ honest: every leaky example passes without the plugin and is flagged with its code by
+it, and every fixed example is clean."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import requires_estimator
+
+pytestmark = requires_estimator
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+LEAKY = {
+    "test_estimators.py::test_train": {"EI203"},
+    "test_estimators.py::test_train_again": {"EI201", "EI203"},
+    "test_estimators.py::test_finetune": {"EI202"},
+    "test_estimators.py::test_no_model_dir": {"EI204"},
+    "test_graphs.py::test_default_graph": {"EI102"},
+    "test_graphs.py::test_legacy_graph_mode": {"EI105"},
+    "test_graphs.py::test_finalized_default_graph": {"EI103"},
+    "test_sessions.py::test_open_session": {"EI101"},
+    "test_sessions.py::test_interactive_session": {"EI101"},
+    "test_sessions.py::test_session_config_from_the_article": {"EI101"},
+}
+WARNINGS = {"EI204"}  # warning severity: reported, but the test does not fail in strict mode
+FIXED = len(LEAKY)  # examples/fixed has the same tests, fixed
+
+
+@pytest.fixture
+def examples(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """examples/ copied into the pytester dir, which is also the inner run's working directory."""
+    ignore = shutil.ignore_patterns("__pycache__", "model_dir")
+    shutil.copytree(EXAMPLES, pytester.path, dirs_exist_ok=True, ignore=ignore)
+    # A private temp dir: the dirs TF makes for model_dir=None land here, and the cwd's ./model_dir is
+    # outside it, as in a real checkout.
+    tmp = pytester.mkdir("tmp")
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.delenv("PYTEST_ESTIMATOR_ISOLATION", raising=False)
+    return pytester.path
+
+
+def test_leaky_examples_pass_without_the_plugin(examples: Path, run) -> None:
+    # A ./model_dir the demo did not create must survive it.
+    mine = examples / "model_dir" / "keep.txt"
+    mine.parent.mkdir()
+    mine.write_text("not the demo's")
+    result = run("leaky", "-s", "-p", "no:estimator_isolation")
+    result.assert_outcomes(passed=len(LEAKY))
+    result.stdout.fnmatch_lines(["*global_step after training 2 steps: 4 *"])  # the silent warm start
+    assert mine.read_text() == "not the demo's"
+
+
+def test_the_plugin_flags_every_leaky_example_and_no_fixed_one(examples: Path, run) -> None:
+    result = run("leaky", "fixed", "--estimator-isolation", "--estimator-isolation-report=report.json")
+    failing = sum(1 for codes in LEAKY.values() if codes - WARNINGS)
+    result.assert_outcomes(passed=len(LEAKY) + FIXED, errors=failing)
+    assert result.ret == 1
+
+    found: dict[str, set[str]] = {}
+    for leak in json.loads((examples / "report.json").read_text())["leaks"]:
+        assert leak["fix"], leak
+        assert leak["outcome"] == ("warned" if leak["code"] in WARNINGS else "failed"), leak
+        found.setdefault(leak["owner"], set()).add(leak["code"])
+    assert found == {f"leaky/{test}": codes for test, codes in LEAKY.items()}  # and nothing in fixed/
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_train_again*", "*EI201 shared-model-dir*", "*fix: *"])
+    assert not (examples / "model_dir").exists()  # created by this run, so removed after it
