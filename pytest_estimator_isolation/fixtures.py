@@ -65,14 +65,16 @@ def run_config(model_dir: str) -> Any:
 @pytest.fixture
 def make_estimator(run_config: Any) -> Callable[..., Any]:
     """Build an Estimator bound to ``run_config``: ``make_estimator(model_fn, params=...)`` or
-    ``make_estimator(tf.estimator.LinearRegressor, feature_columns=...)``."""
+    ``make_estimator(tf.estimator.LinearRegressor, feature_columns=...)``. ``model_dir=`` binds it to
+    another directory with the same settings (e.g. ``model_dir=copy_model_dir(trained)``)."""
     tf = _tf()
     estimator = _estimator(tf)
 
-    def make(model: Any, /, **kwargs: Any) -> Any:
+    def make(model: Any, /, model_dir: str | None = None, **kwargs: Any) -> Any:
+        config = run_config if model_dir is None else run_config.replace(model_dir=str(model_dir))
         if isinstance(model, type) and issubclass(model, estimator.Estimator):
-            return model(config=run_config, **kwargs)
-        return estimator.Estimator(model_fn=model, config=run_config, **kwargs)
+            return model(config=config, **kwargs)
+        return estimator.Estimator(model_fn=model, config=config, **kwargs)
 
     return make
 
@@ -80,7 +82,8 @@ def make_estimator(run_config: Any) -> Callable[..., Any]:
 @pytest.fixture
 def copy_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str | Path], str]:
     """Copy a trained model_dir (e.g. from a session-scoped fixture) to a fresh private directory, so a
-    test can fine-tune it without changing what other tests read: ``make(..., model_dir=copy(src))``."""
+    test can fine-tune it without changing what other tests read:
+    ``make_estimator(model_fn, model_dir=copy_model_dir(src))``."""
 
     def copy(src: str | Path) -> str:
         import shutil
