@@ -4,36 +4,26 @@ from conftest import requires_tf
 
 pytestmark = requires_tf
 
+DISABLES_THEN_VICTIM = """
+import tensorflow as tf
+
+def test_disables():
+    tf.compat.v1.disable_eager_execution()
+
+def test_victim():
+    assert tf.executing_eagerly()
+"""
+
 
 def test_disabling_eager_fails_that_test_and_later_tests_run_eagerly(pytester, run):
-    pytester.makepyfile(
-        """
-        import tensorflow as tf
-
-        def test_disables():
-            tf.compat.v1.disable_eager_execution()
-
-        def test_victim():
-            assert tf.executing_eagerly()
-        """
-    )
+    pytester.makepyfile(DISABLES_THEN_VICTIM)
     result = run("--estimator-isolation")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*EI105 eager-mode: execution mode is graph (eager execution disabled), was eager*"])
 
 
 def test_warn_mode_leaves_eager_disabled(pytester, run):
-    pytester.makepyfile(
-        """
-        import tensorflow as tf
-
-        def test_disables():
-            tf.compat.v1.disable_eager_execution()
-
-        def test_victim():
-            assert tf.executing_eagerly()
-        """
-    )
+    pytester.makepyfile(DISABLES_THEN_VICTIM)
     result = run("--estimator-isolation=warn")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*EstimatorIsolationWarning: EI105 eager-mode*"])

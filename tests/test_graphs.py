@@ -43,9 +43,13 @@ def test_victim_resets_default_graph():
 """
 
 
-def test_graph_mode_leaks_fail_alone_and_never_cascade(pytester, run):
+def _graph_mode_suite(pytester):
     pytester.makeconftest(GRAPH_MODE_CONFTEST)
     pytester.makepyfile(POLLUTERS_AND_VICTIMS)
+
+
+def test_graph_mode_leaks_fail_alone_and_never_cascade(pytester, run):
+    _graph_mode_suite(pytester)
     result = run("--estimator-isolation", "-v")
     result.assert_outcomes(passed=6, errors=3)
     result.stdout.fnmatch_lines_random(
@@ -64,8 +68,7 @@ def test_graph_mode_leaks_fail_alone_and_never_cascade(pytester, run):
 
 def test_without_the_plugin_the_victims_fail(pytester, run):
     """The hazard is real: proves the victims above only pass because of the cleanup."""
-    pytester.makeconftest(GRAPH_MODE_CONFTEST)
-    pytester.makepyfile(POLLUTERS_AND_VICTIMS)
+    _graph_mode_suite(pytester)
     result = run("-p", "no:estimator_isolation")
     result.assert_outcomes(passed=3, failed=3)
     result.stdout.fnmatch_lines_random(
@@ -78,8 +81,7 @@ def test_without_the_plugin_the_victims_fail(pytester, run):
 
 
 def test_warn_mode_warns_and_changes_nothing(pytester, run):
-    pytester.makeconftest(GRAPH_MODE_CONFTEST)
-    pytester.makepyfile(POLLUTERS_AND_VICTIMS)
+    _graph_mode_suite(pytester)
     result = run("--estimator-isolation=warn")
     result.assert_outcomes(passed=3, failed=3)
     result.stdout.fnmatch_lines_random(
