@@ -25,7 +25,7 @@ from .graphs import (
     ops_since,
     reset_default_graph,
 )
-from .sessions import close_session, instrument_sessions, is_interactive
+from .sessions import close_session, instrument_sessions
 from .settings import (
     SETTINGS,
     Setting,
@@ -52,7 +52,6 @@ __all__ = [
     "install",
     "instrument_estimators",
     "instrument_sessions",
-    "is_interactive",
     "keras_clear_session",
     "keras_loaded",
     "loaded",

@@ -7,7 +7,7 @@ from types import ModuleType
 from typing import Any
 
 from .. import _imports
-from ._core import _SESSION, _module, _wrap, problem
+from ._core import _SESSION, _wrap, problem
 
 SessionHook = Callable[[Any], None]
 
@@ -59,8 +59,3 @@ def close_session(session: Any) -> None:
         session.close()
     except Exception as exc:
         problem(f"could not close a leaked session: {exc!r}")
-
-
-def is_interactive(session: Any) -> bool:
-    module = _module(_SESSION)
-    return module is not None and isinstance(session, module.InteractiveSession)
