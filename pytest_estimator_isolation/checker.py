@@ -167,6 +167,16 @@ class Checker:
         scopes.pop(scope)
         item.stash[FOUND].extend(self.judge(scope, self.mode(item), item.stash[ALLOWED]))
 
+    def start_fixture(self, fixturedef: Any) -> Scope:
+        """A wider-scoped fixture starts its setup: what it creates from now on is its own."""
+        scope = Scope(owner=fixture_label(fixturedef), kind="fixture")
+        self.snapshot(scope)
+        scopes.push(scope)
+        return scope
+
+    def fixture_failed(self, started: Scope) -> None:
+        scopes.pop(started)
+
     def fixture_set_up(self, fixturedef: Any, started: Scope) -> None:
         """A wider-scoped fixture finished its setup: it owns what it did, the test does not."""
         scopes.pop(started)
@@ -191,9 +201,12 @@ class Checker:
         if mode != "off":
             self.item.stash[FOUND].extend(self.judge(scope, mode, set()))
 
+    def found(self, item: pytest.Item) -> list[dict[str, Any]]:
+        return item.stash.get(FOUND, [])
+
     def finish_test(self, item: pytest.Item) -> list[dict[str, Any]]:
         self.judge_test(item)
-        found = item.stash.get(FOUND, [])
+        found = self.found(item)
         for problem in _tf.take_problems():
             item.warn(EstimatorIsolationWarning(f"estimator-isolation: {problem}"))
         return found

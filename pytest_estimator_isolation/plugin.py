@@ -8,12 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import options, report, scopes
+from . import options, report
 from .baseline import Baseline
 from .fixtures import copy_model_dir, keras_clean, make_estimator, model_dir, run_config, tf_graph, tf_session
 from .leaks import EstimatorIsolationWarning
 from .options import item_mode
-from .scopes import Scope
 
 if TYPE_CHECKING:  # the checks and the TF facade are imported only when some test is checked
     from .checker import Checker
@@ -131,11 +130,7 @@ class PerTest:
     checks pays nothing per test."""
 
     def __init__(self, checker: Checker) -> None:
-        from .checker import FOUND, fixture_label
-
         self.checker = checker
-        self.found = FOUND
-        self.fixture_label = fixture_label
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)  # tryfirst: snapshot before other plugins' setup work
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
@@ -149,13 +144,11 @@ class PerTest:
     def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[Any]) -> Generator[None, Any, Any]:
         if fixturedef.scope == "function" or self.checker.item is None:
             return (yield)
-        scope = Scope(owner=self.fixture_label(fixturedef), kind="fixture")
-        self.checker.snapshot(scope)
-        scopes.push(scope)
+        scope = self.checker.start_fixture(fixturedef)
         try:
             result = yield
         except BaseException:
-            scopes.pop(scope)
+            self.checker.fixture_failed(scope)
             raise
         self.checker.fixture_set_up(fixturedef, scope)
         return result
@@ -196,7 +189,7 @@ class PerTest:
             polluters = self.checker.polluters(str(rep.longrepr))
             rep.sections.append(("estimator isolation: leaks still in place", report.format_polluters(polluters)))
         if call.when == "teardown":
-            entries = item.stash.get(self.found, None)
+            entries = self.checker.found(item)
             if entries:  # on the report, so xdist carries it to the controller's summary
                 setattr(rep, report.REPORT_ATTR, entries)
         return rep
