@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
+from . import problems
+
 Callback = Callable[[ModuleType], None]
 Problem = Callable[[str, BaseException], None]
 
@@ -72,9 +74,7 @@ _watcher: _Watcher | None = None
 
 
 def _report(name: str, exc: BaseException) -> None:
-    from . import _tf
-
-    _tf.problem(f"instrumenting {name} failed: {exc!r}")
+    problems.report(f"instrumenting {name} failed: {exc!r}")
 
 
 def when_imported(name: str, callback: Callback) -> None:

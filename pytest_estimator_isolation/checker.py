@@ -1,217 +1,212 @@
-"""Runs the checks around every test and scoped fixture, and decides what each leak means for the test.
+"""Runs the checks around every test and scoped fixture, and keeps what they found.
 
-Registered on the plugin manager only when some test is checked. It asks each check through our hooks
-(:mod:`.hookspecs`), one implementation at a time, so that a check that crashes (TF internals changed)
-becomes an ``EI900`` leak naming it instead of crashing pytest or passing the test silently.
+Registered only when some test is checked. The checks are called through pluggy, so its rules hold
+(``tryfirst``/``trylast``, wrappers, ``firstresult``); each plain implementation is guarded
+(:mod:`._guard`) so that a check that crashes (TF internals changed) becomes an ``EI900`` leak on the
+scope being judged instead of crashing pytest or passing the test silently. What a leak means for the
+test is :mod:`.verdict`'s to decide.
 """
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from . import _tf, scopes
+from . import _guard, _tf, markers, problems, scopes
 from .baseline import Baseline
-from .leaks import EstimatorIsolationWarning, Leak, LeakKind
-from .options import Settings, item_mode
+from .leaks import Leak, LeakKind
+from .options import Settings
 from .scopes import Scope
+from .verdict import Finding, Policy, Settlement, cleans, decide, settle
 
-CHECK_ERROR = LeakKind(
-    code="EI900",
-    name="check-error",
-    meaning="a check crashed (usually: this TensorFlow version changed an internal the check reads)",
-    fix="report it to pytest-estimator-isolation with the TF version; opt the test out meanwhile",
+_POLICY = pytest.StashKey[Policy]()
+_SCOPE = pytest.StashKey[Scope]()
+_FINDINGS = pytest.StashKey[list[Finding]]()
+_JUDGED = pytest.StashKey[bool]()
+
+# pytest's own names for the fixtures behind xunit setups, and what users call them.
+_XUNIT = (
+    ("_xunit_setup_module_fixture_", "setup_module"),
+    ("_xunit_setup_class_fixture_", "setup_class"),
+    ("_unittest_setUpClass_fixture_", "setUpClass"),
 )
 
-SCOPE = pytest.StashKey[Scope]()
-MODE = pytest.StashKey[str]()
-ALLOWED = pytest.StashKey["set[str]"]()
-FOUND = pytest.StashKey[list[dict[str, Any]]]()
-JUDGED = pytest.StashKey[bool]()
 
+@dataclass(eq=False)
+class _Fixture:
+    """A fixture of a wider scope than ``function``, from its setup to its teardown."""
 
-def _call(impl: Any, **kwargs: Any) -> Any:
-    """Call one check's implementation with the arguments it asks for (pluggy's convention)."""
-    return impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
-
-
-def allowed_kinds(item: pytest.Item, known: dict[str, LeakKind]) -> set[str]:
-    names: set[str] = set()
-    for marker in item.iter_markers("allow_leaks"):
-        for name in marker.args:
-            if name not in known:
-                raise pytest.UsageError(
-                    f"{item.nodeid}: @pytest.mark.allow_leaks got unknown leak kind {name!r}; "
-                    f"known kinds: {', '.join(sorted(known))}"
-                )
-            names.add(known[name].name)
-    return names
+    scope: Scope
+    policy: Policy
+    carried: set[str] = field(default_factory=set)  # kinds a test inside left in place (blamed there)
 
 
 class Checker:
     def __init__(self, config: pytest.Config, settings: Settings, baseline: Baseline | None) -> None:
-        self.config = config
-        self.settings = settings
-        self.baseline = baseline
-        self.hook = config.pluginmanager.hook
-        self.item: pytest.Item | None = None
-        self.tearing_down = False
-        self.fixtures: dict[int, Scope] = {}
-        self.left_behind: list[tuple[LeakKind, dict[str, Any]]] = []
-        self.seconds: dict[str, float] = {}  # time spent in each check, for the JSON report
+        self._config = config
+        self._settings = settings
+        self._baseline = baseline
+        self._verbose = config.get_verbosity() > 0
+        self._hooks = _guard.Hooks(config.pluginmanager)
+        self._known: dict[str, LeakKind] | None = None
+        self._item: pytest.Item | None = None
+        self._tearing_down = False
+        self._fixtures: dict[int, _Fixture] = {}  # by id(fixturedef), while set up
+        self._left: list[tuple[Leak, Finding]] = []  # leaks still in place, newest last
         _tf.install()
 
-    # ---------------------------------------------------------------- calling the checks
+    @property
+    def seconds(self) -> dict[str, float]:
+        """Time spent in each check, for the JSON report."""
+        return self._hooks.seconds
 
-    def _each(self, name: str, **kwargs: Any) -> list[Leak]:
-        leaks: list[Leak] = []
-        for impl in getattr(self.hook, name).get_hookimpls():
-            start = time.perf_counter()
-            try:
-                found = _call(impl, **kwargs)
-            except Exception as exc:
-                what = f"check {impl.plugin_name!r} crashed on TF {_tf.version()}: {exc!r}"
-                owner = kwargs["scope"].owner if "scope" in kwargs else "?"
-                leaks.append(Leak(CHECK_ERROR, owner, what, check=impl.plugin_name))
-                continue
-            finally:
-                self.seconds[impl.plugin_name] = self.seconds.get(impl.plugin_name, 0.0) + time.perf_counter() - start
-            for leak in found or ():
-                leak.check = leak.check or impl.plugin_name
-                leaks.append(leak)
-        return leaks
+    # ---------------------------------------------------------------- collection
 
     def known_kinds(self) -> dict[str, LeakKind]:
-        kinds: dict[str, LeakKind] = {CHECK_ERROR.name: CHECK_ERROR}
-        for group in self.hook.pytest_estimator_isolation_kinds():
-            for kind in group:
-                kinds[kind.name] = kind
-                kinds[kind.code] = kind
-        return kinds
+        """Every leak kind, by name and by code (a check's bad ``kinds`` is a usage error naming it)."""
+        if self._known is None:
+            self._known = self._hooks.known()
+        return self._known
 
-    def snapshot(self, scope: Scope) -> None:
-        self._each("pytest_estimator_isolation_snapshot", scope=scope)
+    def prepare(self, items: list[pytest.Item], policies: list[Policy]) -> None:
+        """Keep every test's policy, resolved once at collection."""
+        for item, policy in zip(items, policies):
+            item.stash[_POLICY] = policy
 
-    def judge(self, scope: Scope, mode: str, allowed: set[str]) -> list[dict[str, Any]]:
-        """Find what ``scope`` leaked, clean it up in strict mode, and say what each leak means."""
-        leaks = self._each("pytest_estimator_isolation_find_leaks", scope=scope)
-        if not leaks:
-            return []
-        cleaned = [leak for leak in leaks if mode == "strict" and leak.kind.cleanable and leak.kind.name not in allowed]
-        for impl in self.hook.pytest_estimator_isolation_cleanup.get_hookimpls():
-            mine = [leak for leak in cleaned if leak.check == impl.plugin_name]
-            if mine:
-                try:
-                    _call(impl, scope=scope, leaks=mine)
-                except Exception as exc:
-                    _tf.problem(f"cleanup by check {impl.plugin_name!r} failed: {exc!r}")
-        results = []
-        for leak in leaks:
-            entry = {**leak.to_dict(), "outcome": self._outcome(leak, mode, allowed), "cleaned": leak in cleaned}
-            results.append(entry)
-            if leak not in cleaned:  # still in place: later failures may be its victims
-                self.left_behind.append((leak.kind, entry))
-        del self.left_behind[:-20]
-        return results
+    def _policy(self, node: pytest.Item | pytest.Collector) -> Policy:
+        return markers.policy(node, self._settings.mode, self.known_kinds)
 
-    def polluters(self, failure: str) -> list[tuple[bool, dict[str, Any]]]:
+    # ---------------------------------------------------------------- a test's life
+
+    def begin_test(self, item: pytest.Item) -> None:
+        self._item = item
+        self._tearing_down = False
+        item.stash[_FINDINGS] = []
+        policy = item.stash.get(_POLICY, None)
+        if policy is None:  # an item pytest_collection_modifyitems did not see
+            policy = item.stash[_POLICY] = self._policy(item)
+        if policy.mode == "off":
+            return
+        scope = Scope(owner=item.nodeid, kind="test", cls=getattr(item, "cls", None))
+        item.stash[_SCOPE] = scope
+        self._hooks.snapshot(scope)
+        scopes.push(scope)
+
+    def teardown_started(self) -> None:
+        self._tearing_down = True
+
+    def end_test(self, item: pytest.Item) -> Settlement:
+        """Judge the test (if a fixture teardown did not already), and say what it gets."""
+        self._judge_test(item)
+        findings = item.stash.get(_FINDINGS, [])
+        return settle(findings, problems.take(), self._verbose, item.nodeid)
+
+    def leave_test(self) -> None:
+        self._item = None
+
+    def findings(self, item: pytest.Item) -> list[Finding]:
+        return item.stash.get(_FINDINGS, [])
+
+    def victims(self, failure: str) -> list[tuple[bool, Finding]]:
         """Leaks still in place when a test failed, those whose known symptoms appear in the failure
         text first (``True``): what detect-test-pollution would find by bisecting, from one run."""
-        found = [(any(s in failure for s in kind.symptoms), entry) for kind, entry in self.left_behind]
+        self._left = [(leak, finding) for leak, finding in self._left if self._hooks.still_in_place(leak)]
+        found = [(any(s in failure for s in leak.kind.symptoms), finding) for leak, finding in self._left]
         return sorted(found, key=lambda pair: not pair[0])
 
-    def _outcome(self, leak: Leak, mode: str, allowed: set[str]) -> str:
-        if leak.kind.name in allowed:
-            return "allowed"
-        if self.baseline is not None and self.baseline.covers(leak):
-            return "baselined"
-        if mode == "strict" and leak.severity == "error" and not self.settings.update_baseline:
-            return "failed"
-        return "warned"
-
-    # ---------------------------------------------------------------- the test's life
-
-    def prepare(self, items: list[pytest.Item]) -> None:
-        """Resolve every test's mode and allowed kinds once, at collection (bad markers fail here)."""
-        kinds = self.known_kinds()
-        for item in items:
-            item.stash[MODE] = item_mode(item, self.settings.mode)
-            item.stash[ALLOWED] = allowed_kinds(item, kinds)
-
-    def mode(self, item: pytest.Item) -> str:
-        mode = item.stash.get(MODE, None)
-        if mode is None:  # an item pytest_collection_modifyitems did not see
-            self.prepare([item])
-            mode = item.stash[MODE]
-        return mode
-
-    def start_test(self, item: pytest.Item) -> None:
-        self.item = item
-        self.tearing_down = False
-        item.stash[FOUND] = []
-        if self.mode(item) == "off":
+    def _judge_test(self, item: pytest.Item) -> None:
+        scope = item.stash.get(_SCOPE, None)
+        if scope is None or item.stash.get(_JUDGED, False):
             return
-        scope = Scope(owner=item.nodeid, kind="test")
-        item.stash[SCOPE] = scope
-        self.snapshot(scope)
-        scopes.push(scope)
-
-    def judge_test(self, item: pytest.Item) -> None:
-        """Judge the test once: at the first teardown of a wider-scoped fixture, or after its teardown."""
-        scope = item.stash.get(SCOPE, None)
-        if scope is None or item.stash.get(JUDGED, False):
-            return
-        item.stash[JUDGED] = True
+        item.stash[_JUDGED] = True
         scopes.pop(scope)
-        item.stash[FOUND].extend(self.judge(scope, self.mode(item), item.stash[ALLOWED]))
+        item.stash[_FINDINGS].extend(self._judge(scope, item.stash[_POLICY]))
 
-    def start_fixture(self, fixturedef: Any) -> Scope:
-        """A wider-scoped fixture starts its setup: what it creates from now on is its own."""
-        scope = Scope(owner=fixture_label(fixturedef), kind="fixture")
-        self.snapshot(scope)
-        scopes.push(scope)
-        return scope
+    # ---------------------------------------------------------------- scoped fixtures
 
-    def fixture_failed(self, started: Scope) -> None:
-        scopes.pop(started)
+    def fixture_starting(self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> _Fixture | None:
+        """A wider-scoped fixture starts its setup: what it creates from now on is its own, judged under
+        the markers of the module or class it is set up for."""
+        if fixturedef.scope == "function" or self._item is None:
+            return None
+        fixture = _Fixture(Scope(_label(fixturedef, request), "fixture"), self._policy(request.node))
+        self._hooks.snapshot(fixture.scope)
+        scopes.push(fixture.scope)
+        return fixture
 
-    def fixture_set_up(self, fixturedef: Any, started: Scope) -> None:
-        """A wider-scoped fixture finished its setup: it owns what it did, the test does not."""
-        scopes.pop(started)
-        self.fixtures[id(fixturedef)] = started
+    def fixture_failed(self, fixture: _Fixture) -> None:
+        """Its setup raised: pytest will not tear it down, so judge (and clean) what it left now."""
+        scopes.pop(fixture.scope)
+        self._record(self._judge(fixture.scope, fixture.policy))
+
+    def fixture_ready(self, fixturedef: pytest.FixtureDef[Any], fixture: _Fixture) -> None:
+        """Its setup finished: it owns what it did, the test does not."""
+        scopes.pop(fixture.scope)
+        self._fixtures[id(fixturedef)] = fixture
         current = scopes.current()
         if current is not None:
-            self.snapshot(current)
+            self._hooks.snapshot(current)
         fixturedef.addfinalizer(self._before_fixture_teardown)
 
     def _before_fixture_teardown(self) -> None:
         # Runs before the fixture's own teardown code (finalizers run last-in, first-out), so the test
         # is judged on what it did, not on what the fixture's teardown undoes. A parametrized fixture
         # switching params is torn down in the next test's setup: that test has not run yet.
-        if self.item is not None and self.tearing_down:
-            self.judge_test(self.item)
+        if self._item is not None and self._tearing_down:
+            self._judge_test(self._item)
 
-    def fixture_torn_down(self, fixturedef: Any) -> None:
-        scope = self.fixtures.pop(id(fixturedef), None)
-        if scope is None or self.item is None:
-            return
-        mode = self.mode(self.item)
-        if mode != "off":
-            self.item.stash[FOUND].extend(self.judge(scope, mode, set()))
+    def fixture_torn_down(self, fixturedef: pytest.FixtureDef[Any]) -> None:
+        fixture = self._fixtures.pop(id(fixturedef), None)
+        if fixture is not None:
+            self._record(self._judge(fixture.scope, fixture.policy, fixture.carried))
 
-    def found(self, item: pytest.Item) -> list[dict[str, Any]]:
-        return item.stash.get(FOUND, [])
+    def _record(self, findings: list[Finding]) -> None:
+        if findings and self._item is not None:
+            self._item.stash.setdefault(_FINDINGS, []).extend(findings)
 
-    def finish_test(self, item: pytest.Item) -> list[dict[str, Any]]:
-        self.judge_test(item)
-        found = self.found(item)
-        for problem in _tf.take_problems():
-            item.warn(EstimatorIsolationWarning(f"estimator-isolation: {problem}"))
-        return found
+    # ---------------------------------------------------------------- judging
+
+    def _judge(self, scope: Scope, policy: Policy, carried: set[str] | frozenset[str] = frozenset()) -> list[Finding]:
+        """Find what ``scope`` leaked, undo what the policy says to, and give each leak its outcome."""
+        if policy.mode == "off":
+            self._hooks.find_leaks(scope)  # let record-keeping checks drop what they kept for it
+            return []
+        leaks = [
+            leak
+            for leak in self._hooks.find_leaks(scope)
+            if leak.kind.name not in carried and (leak.kind.severity != "info" or cleans(leak, policy))
+        ]
+        if not leaks:
+            return []
+        cleaned = [leak for leak in leaks if cleans(leak, policy)]
+        if cleaned:
+            self._hooks.cleanup(scope, cleaned)
+        findings = []
+        updating = self._settings.update_baseline
+        for leak in leaks:
+            finding = Finding.of(leak, decide(leak, policy, self._baseline, updating), leak in cleaned)
+            findings.append(finding)
+            if leak not in cleaned and finding.outcome != "tidied":
+                self._left_in_place(leak, finding)
+        return findings
+
+    def _left_in_place(self, leak: Leak, finding: Finding) -> None:
+        """A leak stays (warn mode, allowed, not undoable): later failures may be its victims, and the
+        wider fixtures around it must not be blamed for it again."""
+        for fixture in self._fixtures.values():
+            fixture.carried.add(leak.kind.name)
+        if leak.kind.pollutes:
+            self._left.append((leak, finding))
+            del self._left[:-20]
 
 
-def fixture_label(fixturedef: Any) -> str:
-    where = getattr(fixturedef, "baseid", "") or "conftest"
+def _label(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> str:
+    """How the report names a scoped fixture: as the user wrote it."""
+    node = request.node.nodeid or "conftest"
+    for prefix, name in _XUNIT:
+        if fixturedef.argname.startswith(prefix):
+            return f"{name} of {node}"
+    where = fixturedef.baseid or "conftest"
     return f"fixture {fixturedef.argname!r} ({fixturedef.scope} scope, {where})"

@@ -71,6 +71,11 @@ def make_estimator(run_config: Any) -> Callable[..., Any]:
     estimator = _estimator(tf)
 
     def make(model: Any, /, model_dir: str | None = None, **kwargs: Any) -> Any:
+        if "config" in kwargs:
+            raise TypeError(
+                "make_estimator binds the run_config fixture and takes no config=; change the dir with "
+                "model_dir=..., other settings with run_config.replace(...) and tf.estimator.Estimator(...)"
+            )
         config = run_config if model_dir is None else run_config.replace(model_dir=str(model_dir))
         if isinstance(model, type) and issubclass(model, estimator.Estimator):
             return model(config=config, **kwargs)

@@ -1,9 +1,11 @@
 """The hooks a check implements. Built-in checks live in :mod:`pytest_estimator_isolation.checks`;
 a conftest or plugin adds its own by implementing these hooks (``register`` it on the plugin manager).
 
-Every hook is called once per :class:`~pytest_estimator_isolation.scopes.Scope`: a test, or a fixture of
-a wider scope. A check must never import TensorFlow itself; :mod:`pytest_estimator_isolation._tf` tells
-whether the suite has.
+pluggy calls them with its usual rules (``tryfirst``/``trylast``, ``wrapper=True``). A plain
+implementation that raises does not stop the others: the crash becomes an ``EI900`` leak of the scope
+being judged (a usage error, for ``kinds``). Every hook is called once per
+:class:`~pytest_estimator_isolation.scopes.Scope`: a test, or a fixture of a wider scope. A check must
+never import TensorFlow itself; look in ``sys.modules`` for what the suite loaded.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ hookspec = pluggy.HookspecMarker("pytest")
 
 @hookspec
 def pytest_estimator_isolation_kinds() -> Sequence[LeakKind]:
-    """Return the kinds of leak this check reports (their codes, names, meanings and fixes)."""
+    """Return the kinds of leak this check reports (their codes, names, meanings and fixes), so that
+    ``allow_leaks`` and baselines can name them."""
     raise NotImplementedError
 
 
@@ -43,5 +46,13 @@ def pytest_estimator_isolation_find_leaks(scope: Scope) -> Sequence[Leak]:
 
 @hookspec
 def pytest_estimator_isolation_cleanup(scope: Scope, leaks: Sequence[Leak]) -> None:
-    """Undo the leaks this check found (``leak.check`` is this check's name), in strict mode only,
-    so the next test starts clean. Must not raise for a resource that is already gone."""
+    """Undo ``leaks``: the ones this check found that the verdict says to undo (strict mode, or
+    ``info`` leaks in any checking mode), so the next test starts clean. Must not raise for a resource
+    that is already gone."""
+
+
+@hookspec(firstresult=True)
+def pytest_estimator_isolation_still_in_place(leak: Leak) -> bool | None:
+    """Whether a leak this check found and left in place (warn mode, an allowed kind) is still there,
+    when a later test fails and the plugin names its probable polluters. ``None``: not this check's
+    leak (or it cannot tell), ask the next one; a leak nobody answers for counts as still in place."""

@@ -7,7 +7,9 @@ from typing import Any, Literal
 
 import pytest
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "info"]
+"""``error`` fails the test in strict mode; ``warning`` only warns; ``info`` is what TF's own contracts
+already undo (a cache TF keeps, a graph TF resets): tidied up quietly and counted, never a failure."""
 
 
 class EstimatorIsolationWarning(pytest.PytestWarning):
@@ -22,7 +24,11 @@ class LeakKind:
 
     ``symptoms`` are fragments of the errors it causes in a later test: a test that fails with one of
     them while this kind of leak is still in place is named as its probable victim. ``cleanable`` is
-    False where strict mode has nothing to undo (a directory the plugin did not create stays as it is)."""
+    False where strict mode has nothing to undo (a directory the plugin did not create stays as it is).
+    ``pollutes`` is False for a kind that cannot make a later test fail (it is never named as a polluter).
+    ``tidy_in_warn`` is False for an ``info`` kind that only strict mode tidies (warn mode changes nothing
+    else); where it is not tidied, it is not reported either.
+    """
 
     code: str
     name: str
@@ -31,13 +37,16 @@ class LeakKind:
     severity: Severity = "error"
     symptoms: tuple[str, ...] = ()
     cleanable: bool = True
+    pollutes: bool = True
+    tidy_in_warn: bool = True
 
 
-@dataclass
+@dataclass(eq=False)
 class Leak:
     """One leak, owned by a test (its nodeid) or by a scoped fixture.
 
     ``handle`` is for the check that found it (what to close or restore); it never leaves the process.
+    ``freed`` counts what tidying it up released (``{"threads": 2, "files": 2}``), for the summary.
     """
 
     kind: LeakKind
@@ -46,7 +55,10 @@ class Leak:
     where: str | None = None
     stack: tuple[str, ...] = ()
     check: str = ""
-    handle: Any = field(default=None, repr=False, compare=False)
+    handle: Any = field(default=None, repr=False)
+    origin: object = field(default=None, repr=False)  # the check (plugin object) that found it
+    keep: bool = False  # the check asks not to undo this one (e.g. a session a live thread still uses)
+    freed: dict[str, int] = field(default_factory=dict)
 
     @property
     def severity(self) -> Severity:
@@ -54,7 +66,7 @@ class Leak:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict: what travels on reports (xdist), into the JSON report and the baseline."""
-        return {
+        data: dict[str, Any] = {
             "code": self.kind.code,
             "kind": self.kind.name,
             "severity": self.kind.severity,
@@ -65,3 +77,6 @@ class Leak:
             "fix": self.kind.fix,
             "check": self.check,
         }
+        if self.freed:
+            data["freed"] = dict(self.freed)
+        return data

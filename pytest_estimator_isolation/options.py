@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-MODES = ("strict", "warn", "off")
+from .verdict import Mode
+
+MODES: tuple[Mode, ...] = ("strict", "warn", "off")
 ENV_MODE = "PYTEST_ESTIMATOR_ISOLATION"
 
 MODE_HELP = (
@@ -23,7 +25,7 @@ KERAS_RESET_HELP = "Call keras.backend.clear_session() around every test, so lay
 
 @dataclass(frozen=True)
 class Settings:
-    mode: str
+    mode: Mode
     report: Path | None = None
     baseline: Path | None = None
     update_baseline: bool = False
@@ -54,7 +56,7 @@ def addoption(parser: pytest.Parser) -> None:
     parser.addini("estimator_isolation_keras_reset", KERAS_RESET_HELP, type="bool", default=False)
 
 
-def check_mode(value: str, where: str) -> str:
+def check_mode(value: str, where: str) -> Mode:
     mode = value.strip().lower()
     if mode not in MODES:
         hint = " (write the mode with '=': --estimator-isolation=warn)" if where == "--estimator-isolation" else ""
@@ -104,15 +106,3 @@ def resolve(config: pytest.Config) -> Settings:
             "--estimator-isolation-update-baseline needs --estimator-isolation-baseline=PATH to write to"
         )
     return settings
-
-
-def item_mode(item: pytest.Item, default: str) -> str:
-    marker = item.get_closest_marker("estimator_isolation")
-    if marker is None:
-        return default
-    if len(marker.args) != 1 or marker.kwargs or not isinstance(marker.args[0], str):
-        raise pytest.UsageError(
-            f"{item.nodeid}: @pytest.mark.estimator_isolation takes one mode (strict, warn or off), "
-            f"got args={marker.args!r} kwargs={marker.kwargs!r}"
-        )
-    return check_mode(marker.args[0], f"{item.nodeid}: @pytest.mark.estimator_isolation")

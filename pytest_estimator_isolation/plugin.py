@@ -1,18 +1,25 @@
 """pytest hooks: options, markers, fixtures, and the calls into :class:`~.checker.Checker` around each
-test. Nothing here imports TensorFlow; the per-test hooks are registered only when some test is checked."""
+test. Nothing here imports TensorFlow; the per-test hooks are registered only when some test is checked,
+and the built-in checks only once the suite has imported TensorFlow."""
 
 from __future__ import annotations
 
+import functools
+import os
+import re
+import tempfile
+import warnings
 from collections.abc import Generator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import options, report
+from . import _imports, markers, options, problems, report, scopes
 from .baseline import Baseline
 from .fixtures import copy_model_dir, keras_clean, make_estimator, model_dir, run_config, tf_graph, tf_session
 from .leaks import EstimatorIsolationWarning
-from .options import item_mode
+from .verdict import Settlement
 
 if TYPE_CHECKING:  # the checks and the TF facade are imported only when some test is checked
     from .checker import Checker
@@ -22,13 +29,9 @@ __all__ = ["copy_model_dir", "keras_clean", "make_estimator", "model_dir", "run_
 SETTINGS = pytest.StashKey[options.Settings]()
 CHECKER = pytest.StashKey["Checker"]()
 BASELINE = pytest.StashKey["Baseline | None"]()
+_FAILED = pytest.StashKey[bool]()
 
-MARKERS = (
-    "estimator_isolation(mode): check this test in mode 'strict', 'warn' or 'off' (opt out), whatever "
-    "--estimator-isolation says.",
-    "allow_leaks(*kinds): let these leak kinds (e.g. 'open-session' or 'EI101') pass for this test; they are "
-    "still reported, and not cleaned up.",
-)
+REGISTRY_NAME = "estimator-isolation-model-dirs.jsonl"
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -42,8 +45,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for line in MARKERS:
-        config.addinivalue_line("markers", line)
+    markers.register(config)
     settings = options.resolve(config)
     config.stash[SETTINGS] = settings
     baseline = None
@@ -53,6 +55,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):  # in the xdist controller, or without xdist
         collector = report.Collector(config, settings, baseline, lambda: _seconds(config))
         config.pluginmanager.register(collector, "estimator_isolation_report")
+    from .kinds import BuiltinKinds
+
+    config.pluginmanager.register(BuiltinKinds(), "estimator_isolation.kinds")
     if settings.mode != "off":
         _enable(config)
     if settings.keras_reset:
@@ -60,18 +65,39 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _enable(config: pytest.Config) -> Checker:
-    """Register the built-in checks and start watching for TensorFlow (imports nothing)."""
+    """Start checking: the per-test hooks now, the built-in checks once TensorFlow is imported."""
     checker = config.stash.get(CHECKER, None)
     if checker is None:
         from .checker import Checker
-        from .checks import builtin
 
-        for name, make in builtin():
-            if not config.pluginmanager.has_plugin(f"estimator_isolation.{name}"):
-                config.pluginmanager.register(make(), f"estimator_isolation.{name}")
         checker = config.stash[CHECKER] = Checker(config, config.stash[SETTINGS], config.stash[BASELINE])
         config.pluginmanager.register(PerTest(checker), "estimator_isolation_per_test")
+        _imports.when_imported("tensorflow", lambda _module: _register_checks(config))
     return checker
+
+
+def _register_checks(config: pytest.Config) -> None:
+    from .checks import builtin
+
+    roots, registry, worker = _temp_roots(config)
+    for name, check in builtin(roots, registry, worker):
+        if not config.pluginmanager.has_plugin(f"estimator_isolation.{name}"):
+            config.pluginmanager.register(check, f"estimator_isolation.{name}")
+
+
+def _temp_roots(config: pytest.Config) -> tuple[list[str], Path | None, str]:
+    """Where this run's temporary directories live, the model_dir registry xdist workers share, and
+    this worker's id. pytest-xdist gives each worker ``--basetemp=<root>/popen-gwN``."""
+    basetemp = config.getoption("basetemp", None)
+    workerinput: Any = getattr(config, "workerinput", None)
+    root = None
+    if basetemp:
+        root = Path(basetemp).parent if workerinput is not None else Path(basetemp)
+    roots = [r for r in (tempfile.gettempdir(), os.environ.get("PYTEST_DEBUG_TEMPROOT"), root) if r]
+    if workerinput is None:
+        return [str(r) for r in roots], None, ""
+    registry = root / REGISTRY_NAME if root is not None else None
+    return [str(r) for r in roots], registry, str(workerinput.get("workerid", ""))
 
 
 def _seconds(config: pytest.Config) -> dict[str, float]:
@@ -86,16 +112,30 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    from . import _imports
+    from . import _tf
 
-    _imports.uninstall()
+    _tf.uninstall()
+    problems.reset()
+    scopes.clear()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Reject bad marker arguments up front, and enable the checks if a marker asks for them."""
+    """Read every test's markers (bad ones stop the run here) and start checking if any test is."""
     default = config.stash[SETTINGS].mode
-    if default != "off" or any(item_mode(item, default) != "off" for item in items):
-        _enable(config).prepare(items)
+    checker = _enable(config) if default != "off" else config.stash.get(CHECKER, None)
+    if checker is not None:
+        checker.known_kinds()  # a check's bad kinds stop the run here, too
+        kinds: markers.Known = checker.known_kinds
+    else:  # off, unless a marker turns it on: the kinds are only needed if a marker names some
+        from ._guard import Hooks
+
+        kinds = functools.cache(Hooks(config.pluginmanager).known)
+
+    policies = [markers.policy(item, default, kinds) for item in items]
+    if checker is None and any(policy.mode != "off" for policy in policies):
+        checker = _enable(config)
+    if checker is not None:
+        checker.prepare(items, policies)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -109,48 +149,58 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 class KerasReset:
-    """``--estimator-isolation-keras-reset``: a fresh Keras session around every test."""
+    """``--estimator-isolation-keras-reset``: a fresh Keras session around every test, cleared before
+    the checks judge the test (so Keras' own state is never blamed on it)."""
 
     def __init__(self) -> None:
         from . import _tf
 
         self.clear = _tf.keras_clear_session
 
-    @pytest.hookimpl(wrapper=True, tryfirst=True)  # tryfirst: before PerTest's snapshot
-    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
-        self.clear()  # a fresh Keras is not the test's doing
+    @pytest.hookimpl(wrapper=True, tryfirst=True)  # tryfirst: before other plugins' setup and the snapshot
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
+        self.clear()
+        return (yield)
+
+    @pytest.hookimpl(wrapper=True, trylast=True)  # trylast: innermost, so this runs before the judging
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:
         try:
             return (yield)
         finally:
             self.clear()
 
 
+_SITE = re.compile(r"^(?P<path>.+):(?P<line>\d+) in ")
+
+
 class PerTest:
     """The hooks around every test, registered only when some test is checked: a run without the
-    checks pays nothing per test."""
+    checks pays nothing per test. It only delivers what the checker and the verdict decided."""
 
     def __init__(self, checker: Checker) -> None:
         self.checker = checker
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)  # tryfirst: snapshot before other plugins' setup work
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
-        self.checker.start_test(item)
+        self.checker.begin_test(item)
         try:
             return (yield)
         finally:
-            self.checker.item = None
+            self.checker.leave_test()
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[Any]) -> Generator[None, Any, Any]:
-        if fixturedef.scope == "function" or self.checker.item is None:
+    def pytest_fixture_setup(
+        self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+    ) -> Generator[None, Any, Any]:
+        fixture = self.checker.fixture_starting(fixturedef, request)
+        if fixture is None:
             return (yield)
-        scope = self.checker.start_fixture(fixturedef)
         try:
             result = yield
         except BaseException:
-            self.checker.fixture_failed(scope)
+            self.checker.fixture_failed(fixture)
             raise
-        self.checker.fixture_set_up(fixturedef, scope)
+        self.checker.fixture_ready(fixturedef, fixture)
         return result
 
     @pytest.hookimpl
@@ -159,37 +209,57 @@ class PerTest:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:
-        self.checker.tearing_down = True
+        self.checker.teardown_started()
         try:
             yield
         except BaseException:
-            self._settle(item, fail=False)
+            self._deliver(item, self.checker.end_test(item), fail=False)
             raise
-        self._settle(item, fail=True)
+        self._deliver(item, self.checker.end_test(item), fail=True)
 
-    def _settle(self, item: pytest.Item, fail: bool) -> None:
-        entries = self.checker.finish_test(item)
-        if not entries:
-            return
-        item.user_properties.extend(report.junit_properties(entries))
-        verbose = item.config.getoption("verbose") > 0
-        for entry in entries:
-            if entry["outcome"] == "warned":
-                item.warn(EstimatorIsolationWarning(report.format_leak(entry, verbose)))
-        failed = [entry for entry in entries if entry["outcome"] == "failed"]
-        if failed and fail:
-            pytest.fail(report.format_failure(failed, verbose), pytrace=False)
+    def _deliver(self, item: pytest.Item, settlement: Settlement, fail: bool) -> None:
+        findings = self.checker.findings(item)
+        if findings:
+            item.user_properties.extend(report.junit_properties(findings))
+        for text, where in settlement.warnings:
+            _warn_at(item, text, where)
+        if settlement.failure is not None and fail:
+            item.stash[_FAILED] = True
+            pytest.fail(settlement.failure, pytrace=False)
 
-    @pytest.hookimpl(wrapper=True)
+    # tryfirst: the outermost wrapper, so it sees the report after pytest's xfail handling
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         rep = yield
-        if rep.failed and call.when != "teardown" and self.checker.left_behind:
-            polluters = self.checker.polluters(str(rep.longrepr))
-            rep.sections.append(("estimator isolation: leaks still in place", report.format_polluters(polluters)))
+        if rep.failed and call.when != "teardown":
+            victims = self.checker.victims(str(rep.longrepr))
+            if victims:
+                rep.sections.append(("estimator isolation: leaks still in place", report.format_polluters(victims)))
         if call.when == "teardown":
-            entries = self.checker.found(item)
-            if entries:  # on the report, so xdist carries it to the controller's summary
-                setattr(rep, report.REPORT_ATTR, entries)
+            findings = self.checker.findings(item)
+            if findings:  # on the report, so xdist carries it to the controller's summary
+                setattr(rep, report.REPORT_ATTR, [finding.to_dict() for finding in findings])
+            if item.stash.get(_FAILED, False) and hasattr(rep, "wasxfail"):
+                # pytest turns any error of an xfail test into "XFAIL at teardown": a leak is not the
+                # expected failure, and must fail the run like any other.
+                rep.outcome = "failed"
+                del rep.wasxfail
         return rep
+
+
+def _warn_at(item: pytest.Item, text: str, where: str | None) -> None:
+    """Warn with the leak's creation site as the warning's location; under ``-W error`` the error
+    names that site too, not this plugin's code."""
+    found = _SITE.match(where or "")
+    if found is None:
+        path, line = item.reportinfo()[:2]
+        filename, lineno = str(path), (line or 0) + 1
+    else:
+        filename, lineno = found["path"], int(found["line"])
+    try:
+        warnings.warn_explicit(EstimatorIsolationWarning(text), EstimatorIsolationWarning, filename, lineno)
+    except EstimatorIsolationWarning as exc:
+        __tracebackhide__ = True
+        pytest.fail(f"{filename}:{lineno}: {exc}", pytrace=False)

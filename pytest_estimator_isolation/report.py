@@ -1,7 +1,7 @@
 """The one place leaks become text: failure messages, warnings, the terminal summary and the JSON report.
 
-Everything here reads leak dicts carried on test reports (``report.estimator_isolation``), never
-in-process state, so it works the same when tests run in pytest-xdist workers.
+The summary and the JSON report read the findings carried on test reports (``report.estimator_isolation``),
+never in-process state, so they are the same when tests run in pytest-xdist workers.
 """
 
 from __future__ import annotations
@@ -9,55 +9,82 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 
 from .baseline import Baseline
 from .options import Settings
+from .verdict import Finding
 
 REPORT_SCHEMA = 1
 REPORT_ATTR = "estimator_isolation"
 SECONDS_KEY = "estimator_isolation_seconds"  # in xdist's workeroutput
 
 
-def format_leak(entry: dict[str, Any], verbose: bool = False) -> str:
-    lines = [f"{entry['code']} {entry['kind']}: {entry['what']}"]
-    if entry["owner"].startswith("fixture "):
-        lines.append(f"  owner: {entry['owner']}")
-    stack = entry.get("stack") or []
-    if verbose and len(stack) > 1:
+def format_leak(finding: Finding, verbose: bool = False) -> str:
+    lines = [f"{finding.code} {finding.kind}: {finding.what}"]
+    if finding.owner.startswith(("fixture ", "setup_", "setUpClass ")):
+        lines.append(f"  owner: {finding.owner}")
+    if verbose and len(finding.stack) > 1:
         lines.append("  created at (innermost first):")
-        lines.extend(f"    {frame}" for frame in stack)
-    elif entry.get("where"):
-        lines.append(f"  created at {entry['where']}")
-    lines.append(f"  fix: {entry['fix']}")
+        lines.extend(f"    {frame}" for frame in finding.stack)
+    elif finding.where:
+        lines.append(f"  created at {finding.where}")
+    lines.append(f"  fix: {finding.fix}")
     return "\n".join(lines)
 
 
-def format_failure(entries: list[dict[str, Any]], verbose: bool) -> str:
-    kinds = ", ".join(dict.fromkeys(f"{e['code']} {e['kind']}" for e in entries))
-    head = f"estimator-isolation: test leaked TensorFlow state: {kinds} (strict mode)"
-    if all(e.get("cleaned") for e in entries):
+def format_failure(findings: Sequence[Finding], verbose: bool, nodeid: str) -> str:
+    kinds = ", ".join(dict.fromkeys(f"{f.code} {f.kind}" for f in findings))
+    owners = [owner for owner in dict.fromkeys(f.owner for f in findings) if owner != nodeid]
+    if not owners:
+        head = f"estimator-isolation: test leaked TensorFlow state: {kinds} (strict mode)"
+    else:
+        who = " and ".join(owners) + (" and this test" if len(owners) < len({f.owner for f in findings}) else "")
+        head = f"estimator-isolation: {who} leaked TensorFlow state, found at its teardown: {kinds} (strict mode)"
+    if all(f.cleaned for f in findings):
         tail = "Cleaned up, so later tests start clean."
     else:
         tail = "Cleaned up what the plugin can undo; it never deletes a directory it did not create."
     allow = 'Allow a kind for one test: @pytest.mark.allow_leaks("<kind>").'
-    return "\n".join([head, *(format_leak(e, verbose) for e in entries), f"{tail} {allow}"])
+    return "\n".join([head, *(format_leak(f, verbose) for f in findings), f"{tail} {allow}"])
 
 
-def format_polluters(polluters: list[tuple[bool, dict[str, Any]]]) -> str:
+def format_polluters(polluters: Sequence[tuple[bool, Finding]]) -> str:
     lines = []
-    for probable, entry in polluters:
-        where = f", created at {entry['where']}" if entry.get("where") else ""
+    for probable, finding in polluters:
+        where = f", created at {finding.where}" if finding.where else ""
         label = "probably left by" if probable else "left by"
-        lines.append(f"{label} {entry['owner']}: {entry['code']} {entry['kind']}: {entry['what']}{where}")
+        lines.append(f"{label} {finding.owner}: {finding.code} {finding.kind}: {finding.what}{where}")
     return "\n".join(lines)
 
 
-def junit_properties(entries: list[dict[str, Any]]) -> list[tuple[str, object]]:
-    return [(f"estimator_isolation:{e['code']}", f"{e['kind']} ({e['outcome']}): {e['what']}") for e in entries]
+def junit_properties(findings: Sequence[Finding]) -> list[tuple[str, object]]:
+    shown = [f for f in findings if f.outcome != "tidied"]
+    return [(f"estimator_isolation:{f.code}", f"{f.kind} ({f.outcome}): {f.what}") for f in shown]
+
+
+def tidied_summary(findings: Sequence[Finding]) -> dict[str, Any]:
+    """What the plugin tidied quietly (TF's own state): counts by kind, what it freed, in how many tests."""
+    tidied = [f for f in findings if f.outcome == "tidied"]
+    freed: Counter[str] = Counter()
+    for finding in tidied:
+        freed.update(finding.freed)
+    return {
+        "kinds": dict(sorted(Counter(f"{f.code} {f.kind}" for f in tidied).items())),
+        "freed": dict(sorted(freed.items())),
+        "tests": len({f.nodeid for f in tidied}),
+    }
+
+
+def format_tidied(tidied: dict[str, Any]) -> str:
+    kinds = ", ".join(f"{n} {kind}" for kind, n in tidied["kinds"].items())
+    freed = ", ".join(f"{n} {what}" for what, n in tidied["freed"].items())
+    return f"tidied quietly after {tidied['tests']} test(s) (TF's own state, not failures): {kinds}" + (
+        f"; freed {freed}" if freed else ""
+    )
 
 
 class Collector:
@@ -73,9 +100,14 @@ class Collector:
         self.config = config
         self.settings = settings
         self.baseline = baseline
-        self.entries: list[dict[str, Any]] = []
+        self.findings: list[Finding] = []
         self.seconds: dict[str, float] = {}
         self.local_seconds = local_seconds
+
+    @property
+    def leaks(self) -> list[Finding]:
+        """Everything but what was tidied quietly: what the summary lists and the baseline keeps."""
+        return [f for f in self.findings if f.outcome != "tidied"]
 
     def add_seconds(self, seconds: dict[str, float]) -> None:
         for check, spent in seconds.items():
@@ -89,7 +121,7 @@ class Collector:
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for entry in getattr(report, REPORT_ATTR, None) or ():
-            self.entries.append({**entry, "nodeid": report.nodeid})
+            self.findings.append(Finding.from_dict(entry, nodeid=report.nodeid))
 
     @pytest.hookimpl
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -98,11 +130,12 @@ class Collector:
             self.settings.report.parent.mkdir(parents=True, exist_ok=True)
             self.settings.report.write_text(json.dumps(self.as_json(), indent=2) + "\n", encoding="utf-8")
         if self.settings.update_baseline and self.settings.baseline is not None:
-            Baseline.write(self.settings.baseline, self.entries)
+            Baseline.write(self.settings.baseline, [f.to_dict() for f in self.leaks])
 
     def as_json(self) -> dict[str, Any]:
         from . import _tf
 
+        leaks = self.leaks
         return {
             "schema": REPORT_SCHEMA,
             "run": {
@@ -112,41 +145,47 @@ class Collector:
                 "tensorflow": _tf.version(),
                 "platform": sys.platform,
             },
-            "counts": dict(Counter(e["outcome"] for e in self.entries)),
+            "counts": dict(Counter(f.outcome for f in leaks)),
             "check_seconds": {check: round(spent, 6) for check, spent in sorted(self.seconds.items())},
-            "leaks": self.entries,
+            "leaks": [f.to_dict() for f in leaks],
+            "tidied": tidied_summary(self.findings),
             "fixed": [{"kind": k, "owner": o} for k, o in self.unseen()],
         }
 
     def unseen(self) -> list[tuple[str, str]]:
         if self.baseline is None or self.settings.update_baseline:
             return []
-        return self.baseline.unseen(self.entries)
+        return self.baseline.unseen([f.to_dict() for f in self.leaks])
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         fixed = self.unseen()
-        if not self.entries and not fixed:
+        leaks = self.leaks
+        tidied = tidied_summary(self.findings)
+        if not leaks and not fixed and not tidied["kinds"]:
             return
         tr = terminalreporter
         tr.write_sep("=", "estimator isolation")
-        by_owner: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for entry in self.entries:
-            by_owner[entry["owner"]].append(entry)
-        verbose = self.config.getoption("verbose") > 0
-        for owner, entries in by_owner.items():
+        by_owner: dict[str, list[Finding]] = defaultdict(list)
+        for finding in leaks:
+            by_owner[finding.owner].append(finding)
+        verbose = self.config.get_verbosity() > 0
+        for owner, findings in by_owner.items():
             tr.write_line(owner, bold=True)
-            for entry in entries:
-                text = format_leak(entry, verbose) if verbose else f"{entry['code']} {entry['kind']}: {entry['what']}"
-                tr.write_line(f"  [{entry['outcome']}] " + text.replace("\n", "\n    "))
-        kinds = Counter(f"{e['code']} {e['kind']}" for e in self.entries)
-        outcomes = Counter(e["outcome"] for e in self.entries)
-        tr.write_line(
-            f"{len(self.entries)} leak(s) in mode {self.settings.mode}: "
-            + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
-            + " | "
-            + ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items()))
-        )
+            for finding in findings:
+                text = format_leak(finding, verbose) if verbose else f"{finding.code} {finding.kind}: {finding.what}"
+                tr.write_line(f"  [{finding.outcome}] " + text.replace("\n", "\n    "))
+        if leaks:
+            kinds = Counter(f"{f.code} {f.kind}" for f in leaks)
+            outcomes = Counter(f.outcome for f in leaks)
+            tr.write_line(
+                f"{len(leaks)} leak(s) in mode {self.settings.mode}: "
+                + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+                + " | "
+                + ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items()))
+            )
+        if tidied["kinds"]:
+            tr.write_line(format_tidied(tidied))
         for kind, owner in fixed:
             tr.write_line(f"fixed since the baseline: {kind} in {owner}", green=True)
         if self.settings.update_baseline and self.settings.baseline is not None:

@@ -6,21 +6,21 @@ Checks that record resources as they are created (sessions, Estimator calls) fil
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Literal
 
 import pytest
 
 
-@dataclass
+@dataclass(eq=False)
 class Scope:
     """A test, or a fixture of a wider scope than ``function``, from its setup to its teardown."""
 
     owner: str
     """The test's nodeid, or ``fixture 'name' (module scope)``: leaks are reported against it."""
     kind: Literal["test", "fixture"]
-    started: float = field(default_factory=time.time)
+    cls: type | None = None
+    """The test's class, if any (a ``tf.test.TestCase`` has contracts of its own)."""
     stash: pytest.Stash = field(default_factory=pytest.Stash)
 
 
@@ -39,3 +39,8 @@ def push(scope: Scope) -> None:
 def pop(scope: Scope) -> None:
     if scope in _active:
         _active.remove(scope)
+
+
+def clear() -> None:
+    """The run is over (a second in-process run starts with no scope)."""
+    _active.clear()

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import requires_estimator
+from helpers import requires_estimator
 
 pytestmark = requires_estimator
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import requires_tf
+from helpers import requires_tf
 
 pytestmark = requires_tf
 

@@ -3,7 +3,7 @@ which they make later tests fail), plus the legit patterns that must stay clean.
 
 from __future__ import annotations
 
-from conftest import requires_tf
+from helpers import requires_tf
 
 pytestmark = requires_tf
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
-from conftest import requires_tf, requires_xdist
+from helpers import requires_randomly, requires_tf, requires_xdist
 
 pytestmark = requires_tf
-HAS_RANDOMLY = importlib.util.find_spec("pytest_randomly") is not None
 
 SUITE_A = """
 import tensorflow as tf
@@ -77,7 +75,7 @@ def test_same_findings_serial_and_parallel(pytester, run, extra):
     assert result.stdout.str().count("= estimator isolation =") == 1
 
 
-@pytest.mark.skipif(not HAS_RANDOMLY, reason="needs pytest-randomly")
+@requires_randomly
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_random_order_finds_the_same_leaks_and_nothing_cascades(pytester, seed):
     pytester.makepyfile(test_a=SUITE_A, test_b=SUITE_B)

@@ -7,7 +7,7 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import requires_tf
+from helpers import requires_tf
 
 LEAKY = """
 import pytest
@@ -89,7 +89,7 @@ def test_user_check_plugs_into_the_hookspec_and_a_crashing_check_is_an_error(pyt
         [
             "*X001 stray-file: stray.txt exists*",
             "*fix: delete it in the test*",
-            "*EI900 check-error: check 'broken_check' crashed on TF None: KeyError('_default_graph_stack')*",
+            "*EI900 check-error: check 'broken_check' crashed in find_leaks on TF None: KeyError('_default_graph_stack')*",
         ]
     )
 

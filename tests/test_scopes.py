@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import requires_tf
+from helpers import requires_tf
 
 pytestmark = requires_tf
 

@@ -1,31 +1,43 @@
-"""What every part of the TF facade shares: module lookups, problems, patching."""
+"""What every part of the TF facade shares: module lookups, patching, and the run's listeners.
+
+TF classes are patched once per process; a patch only calls :func:`emit`, which dispatches to the
+callbacks the current run registered with :func:`listen`. A second in-process ``pytest.main`` (pytester
+inline runs, IDE runners) therefore never reaches the checks of a finished run.
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
+
+from .. import problems
 
 _OPS = "tensorflow.python.framework.ops"
 _CONTEXT = "tensorflow.python.eager.context"
 _SESSION = "tensorflow.python.client.session"
 
-_problems: list[str] = []
+_listeners: dict[str, Callable[..., None]] = {}
 
 
-def problem(message: str) -> None:
-    """Note that part of the instrumentation is unavailable on this TF (reported once, never raised)."""
-    if message not in _problems:
-        _problems.append(message)
+def listen(event: str, callback: Callable[..., None]) -> None:
+    """Call ``callback(*args)`` on every ``emit(event, *args)`` of this run (replaces an earlier one)."""
+    _listeners[event] = callback
 
 
-def take_problems() -> list[str]:
-    out = _problems[:]
-    _problems.clear()
-    return out
+def forget_listeners() -> None:
+    _listeners.clear()
 
 
-def loaded() -> bool:
-    return _OPS in sys.modules
+def emit(event: str, *args: Any) -> None:
+    """Tell the current run's listener; never raises into the user's code that triggered it."""
+    callback = _listeners.get(event)
+    if callback is None:
+        return
+    try:
+        callback(*args)
+    except Exception as exc:
+        problems.report(f"{event.replace('_', ' ')} tracking failed: {exc!r}")
 
 
 def version() -> str | None:
@@ -45,3 +57,7 @@ def _wrap(cls: Any, name: str, func: Any) -> None:
     func.__doc__ = original.__doc__
     func.__name__ = original.__name__
     setattr(cls, name, func)
+
+
+def patched(cls: Any, name: str) -> bool:
+    return bool(getattr(getattr(cls, name, None), "__estimator_isolation__", False))

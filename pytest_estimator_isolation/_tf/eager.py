@@ -1,14 +1,18 @@
-"""The process-wide execution mode (eager or graph)."""
+"""The process-wide execution mode (eager or graph), and where a test switched it."""
 
 from __future__ import annotations
 
 import sys
 from types import ModuleType
+from typing import Any
 
-from ._core import _CONTEXT, _module
+from .. import _imports, _sites, problems
+from ._core import _CONTEXT, _OPS, _module, _wrap, patched
 from .graphs import reset_default_graph
 
 _initial_eager: list[bool] = []
+_SWITCHES = ("disable_eager_execution", "enable_eager_execution")
+_switched_at: list[tuple[str, ...]] = [()]
 
 
 def _note_initial_mode(context: ModuleType) -> None:
@@ -25,6 +29,43 @@ def eager_default() -> bool | None:
 
 def eager_at_import() -> bool:
     return _initial_eager[0] if _initial_eager else True
+
+
+def mode_switch_site() -> tuple[str, ...]:
+    """Where user code last called ``disable_eager_execution()``/``enable_eager_execution()``."""
+    return _switched_at[0]
+
+
+def track_mode_switches() -> None:
+    """Record the caller of the mode switches, wherever the suite calls them from: ``ops`` (which
+    ``disable_v2_behavior`` calls) and every public API module that re-exports them."""
+    _imports.when_imported("tensorflow", _patch_switches)
+
+
+def _patch_switches(_tf: ModuleType) -> None:
+    ops = _module(_OPS)
+    if ops is None or patched(ops, _SWITCHES[0]):
+        return
+    for name in _SWITCHES:
+        original = getattr(ops, name, None)
+        if original is None:
+            problems.report(f"tf.compat.v1.{name} not found: EI105 will not say where the mode changed")
+            continue
+        wrapper = _recording(original)
+        for module in list(sys.modules.values()):
+            if getattr(module, "__name__", "").startswith("tensorflow") and getattr(module, name, None) is original:
+                _wrap(module, name, wrapper)
+
+
+def _recording(original: Any) -> Any:
+    def switch(*args: Any, **kwargs: Any) -> Any:
+        try:
+            _switched_at[0] = _sites.user_stack(2)
+        except Exception as exc:
+            problems.report(f"mode switch tracking failed: {exc!r}")
+        return original(*args, **kwargs)
+
+    return switch
 
 
 def set_thread_eager(eager: bool) -> None:

@@ -1,17 +1,36 @@
-"""``tf.estimator.Estimator`` construction, ``train`` and ``evaluate`` (patched, never changed)."""
+"""``tf.estimator.Estimator`` construction, ``train`` and ``evaluate`` (patched once, never changed)."""
 
 from __future__ import annotations
 
+import inspect
+import os
+import tempfile
+import threading
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from .. import _imports
-from ._core import _wrap, problem
+from .. import _imports, problems
+from ._core import _wrap, emit, listen, patched
 
 _ESTIMATOR = "tensorflow_estimator.python.estimator.estimator"
 
 EstimatorHook = Callable[[Any], None]
+
+_calls = threading.local()
+
+
+def inside_estimator_call() -> bool:
+    """Whether this thread is inside ``Estimator.train``/``evaluate`` (the sessions TF opens there)."""
+    return bool(getattr(_calls, "depth", 0))
+
+
+def _calling(method: Any, estimator: Any, args: Any, kwargs: Any) -> Any:
+    _calls.depth = getattr(_calls, "depth", 0) + 1
+    try:
+        return method(estimator, *args, **kwargs)
+    finally:
+        _calls.depth -= 1
 
 
 def instrument_estimators(
@@ -21,47 +40,44 @@ def instrument_estimators(
     ``temporary`` telling that none was given a model_dir so TF made one with ``tempfile.mkdtemp()``; and
     ``on_train(estimator)`` / ``on_evaluate(estimator)`` as ``train`` / ``evaluate`` start (which
     ``tf.estimator.train_and_evaluate`` calls too). Never changes what the Estimator does."""
+    listen("estimator_created", on_init)
+    listen("estimator_trained", on_train)
+    listen("estimator_evaluated", on_evaluate)
+    _imports.when_imported(_ESTIMATOR, _patch)
 
-    def patch(module: ModuleType) -> None:
-        import inspect
-        import os
-        import tempfile
 
-        cls: Any = module.Estimator
-        if getattr(cls.__init__, "__estimator_isolation__", False):
+def _patch(module: ModuleType) -> None:
+    cls: Any = module.Estimator
+    if patched(cls, "__init__"):
+        return
+    init, train, evaluate = cls.__init__, cls.train, cls.evaluate
+    signature = inspect.signature(init)
+
+    def temporary(estimator: Any, args: Any, kwargs: Any) -> bool:
+        """No model_dir given: TF took one from TF_CONFIG, or made one with tempfile.mkdtemp()."""
+        given = signature.bind(estimator, *args, **kwargs).arguments
+        if given.get("model_dir") or getattr(given.get("config"), "model_dir", None):
+            return False
+        made = os.path.dirname(os.path.realpath(estimator.model_dir))
+        return bool(made == os.path.realpath(tempfile.gettempdir()))
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        try:
+            made_temp = temporary(self, args, kwargs)
+        except Exception as exc:
+            problems.report(f"Estimator tracking failed: {exc!r}")
             return
-        init, train, evaluate = cls.__init__, cls.train, cls.evaluate
-        signature = inspect.signature(init)
+        emit("estimator_created", self, made_temp)
 
-        def safe(hook: Callable[..., None], *args: Any) -> None:
-            try:
-                hook(*args)
-            except Exception as exc:
-                problem(f"Estimator tracking failed: {exc!r}")
+    def train_(self: Any, *args: Any, **kwargs: Any) -> Any:
+        emit("estimator_trained", self)
+        return _calling(train, self, args, kwargs)
 
-        def created(estimator: Any, args: Any, kwargs: Any) -> None:
-            given = signature.bind(estimator, *args, **kwargs).arguments
-            if given.get("model_dir") or getattr(given.get("config"), "model_dir", None):
-                on_init(estimator, False)
-                return
-            # No model_dir given: TF took one from TF_CONFIG, or made one with tempfile.mkdtemp().
-            made = os.path.dirname(os.path.realpath(estimator.model_dir))
-            on_init(estimator, made == os.path.realpath(tempfile.gettempdir()))
+    def evaluate_(self: Any, *args: Any, **kwargs: Any) -> Any:
+        emit("estimator_evaluated", self)
+        return _calling(evaluate, self, args, kwargs)
 
-        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-            init(self, *args, **kwargs)
-            safe(created, self, args, kwargs)
-
-        def train_(self: Any, *args: Any, **kwargs: Any) -> Any:
-            safe(on_train, self)
-            return train(self, *args, **kwargs)
-
-        def evaluate_(self: Any, *args: Any, **kwargs: Any) -> Any:
-            safe(on_evaluate, self)
-            return evaluate(self, *args, **kwargs)
-
-        _wrap(cls, "__init__", __init__)
-        _wrap(cls, "train", train_)
-        _wrap(cls, "evaluate", evaluate_)
-
-    _imports.when_imported(_ESTIMATOR, patch)
+    _wrap(cls, "__init__", __init__)
+    _wrap(cls, "train", train_)
+    _wrap(cls, "evaluate", evaluate_)

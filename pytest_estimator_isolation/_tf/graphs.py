@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from .. import _sites
-from ._core import _OPS, _SESSION, _module, _wrap, problem, version
+from .. import _sites, problems
+from ._core import _OPS, _SESSION, _module, _wrap, patched, version
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,15 @@ def graph_state() -> GraphState:
             stack=len(ops._default_graph_stack.stack),
         )
     except AttributeError as exc:
-        problem(f"default-graph checks disabled on TF {version()}: {exc}")
+        problems.report(f"default-graph checks disabled on TF {version()}: {exc}")
         return PRISTINE
+
+
+def is_tf_testcase(cls: type | None) -> bool:
+    """Whether a test class is a ``tf.test.TestCase`` (whose ``setUp`` resets the default graph)."""
+    test_util = _module("tensorflow.python.framework.test_util")
+    base = getattr(test_util, "TensorFlowTestCase", None)
+    return cls is not None and base is not None and issubclass(cls, base)
 
 
 def global_graph() -> Any:
@@ -128,7 +135,7 @@ def exit_contexts(contexts: list[TrackedContext]) -> None:
         try:
             cm.__exit__(None, None, None)
         except Exception as exc:
-            problem(f"could not exit a leaked graph context: {exc!r}")
+            problems.report(f"could not exit a leaked graph context: {exc!r}")
 
 
 def reset_default_graph() -> None:
@@ -144,7 +151,7 @@ def reset_default_graph() -> None:
 def _patch_graphs(ops: ModuleType) -> None:
     graph_cls: Any = ops.Graph
     original = graph_cls.as_default
-    if getattr(original, "__estimator_isolation__", False):
+    if patched(graph_cls, "as_default"):
         return
     interactive_init: list[Any] = []
 
@@ -162,7 +169,7 @@ def _patch_graphs(ops: ModuleType) -> None:
             # limit=1: the walk stops at the first user frame; Graph.as_default is called often
             return TrackedContext(cm, self, _sites.user_stack(2, limit=1), by_session)
         except Exception as exc:
-            problem(f"graph-context tracking failed: {exc!r}")
+            problems.report(f"graph-context tracking failed: {exc!r}")
             return cm
 
     finalize = graph_cls.finalize
@@ -173,7 +180,7 @@ def _patch_graphs(ops: ModuleType) -> None:
             if not self.building_function:
                 _finalized_at[self] = _sites.user_stack(2, limit=1)
         except Exception as exc:
-            problem(f"finalize tracking failed: {exc!r}")
+            problems.report(f"finalize tracking failed: {exc!r}")
 
     _wrap(graph_cls, "as_default", as_default)
     _wrap(graph_cls, "finalize", finalize_)

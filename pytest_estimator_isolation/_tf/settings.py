@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from .. import _imports
-from ._core import _CONTEXT, problem
+from .. import _imports, problems
+from ._core import _CONTEXT
 from .eager import eager_default
 from .graphs import reset_default_graph
 
@@ -113,6 +113,46 @@ def _keras_policy(pkg: str) -> Setting:
     )
 
 
+def _keras2_backend(pkg: str) -> Any:
+    """Keras 2's backend module (tf.keras up to TF 2.15, tf_keras); Keras 3 has no learning phase."""
+    if f"{pkg}.src.backend.common.global_state" in sys.modules:
+        raise Unavailable(f"{pkg} 3 has no learning phase")
+    for name in (f"{pkg}.src.backend", f"{pkg}.backend"):  # Keras 2.13+, 2.12
+        module = sys.modules.get(name)
+        if module is not None and hasattr(module, "_GRAPH_LEARNING_PHASES"):
+            return module
+    raise Unavailable(f"{pkg} learning phase")
+
+
+def _get_learning_phase(pkg: str) -> tuple[bool, Any]:
+    """Set by ``set_learning_phase``: the flag and the value of the eager pseudo-graph (per thread)."""
+    backend = _keras2_backend(pkg)
+    dummy = backend._DUMMY_EAGER_GRAPH
+    return bool(dummy.learning_phase_is_set), backend._GRAPH_LEARNING_PHASES.get(dummy.key)
+
+
+def _put_learning_phase(pkg: str, value: tuple[bool, Any]) -> None:
+    backend = _keras2_backend(pkg)
+    dummy = backend._DUMMY_EAGER_GRAPH
+    dummy.learning_phase_is_set, phase = value
+    if phase is None:
+        backend._GRAPH_LEARNING_PHASES.pop(dummy.key, None)
+    else:
+        backend._GRAPH_LEARNING_PHASES[dummy.key] = phase
+
+
+def _keras_learning_phase(pkg: str) -> Setting:
+    return Setting(
+        f"{pkg}.backend.learning_phase()",
+        pkg,
+        lambda: _get_learning_phase(pkg),
+        lambda value: _put_learning_phase(pkg, value),
+        "pass training= to the layers instead of set_learning_phase (deprecated); "
+        f"{pkg}.backend.clear_session() unsets it",
+        show=lambda value: repr(value[1]) if value[0] else "unset",
+    )
+
+
 def _tf_config() -> Any:
     return _loaded("tensorflow").config
 
@@ -199,6 +239,7 @@ SETTINGS: tuple[Setting, ...] = (
             _keras_option(pkg, "epsilon"),
             _keras_option(pkg, "image_data_format"),
             _keras_policy(pkg),
+            _keras_learning_phase(pkg),
         )
     ),
     Setting(
@@ -270,8 +311,10 @@ def read_settings() -> dict[str, Any]:
         if setting.needs in modules:
             try:
                 values[setting.name] = setting.get()
-            except (Unavailable, AttributeError):
+            except Unavailable:
                 pass
+            except AttributeError as exc:  # renamed in this version: say so once, never guess
+                problems.report(f"{setting.name} is not checked on this TF/Keras: {exc}")
     return values
 
 
@@ -320,7 +363,7 @@ def keras_clear_session() -> None:
             if reset_uids is not None:
                 reset_uids()
         except Exception as exc:
-            problem(f"{pkg}.backend.clear_session() failed: {exc!r}")
+            problems.report(f"{pkg}.backend.clear_session() failed: {exc!r}")
 
 
 def keras_loaded() -> bool:

@@ -1,20 +1,20 @@
 """Built-in checks, one hazard per module. Each is a plain object whose methods implement
-:mod:`pytest_estimator_isolation.hookspecs`; ``builtin()`` builds them in the order they run."""
+:mod:`pytest_estimator_isolation.hookspecs`; :func:`builtin` builds them in the order they run."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
+from pathlib import Path
 
 
-def builtin() -> list[tuple[str, Callable[[], object]]]:
-    from . import eager, global_config, graphs, model_dirs, sessions
+def builtin(temp_roots: Sequence[str], registry: Path | None, worker: str) -> list[tuple[str, object]]:
+    from . import eager, global_config, graphs, model_dirs, seed, sessions
 
-    # Sessions first: closing a leaked InteractiveSession exits the graph context it entered,
-    # which the graph check would otherwise have to undo (or report twice).
     return [
-        ("sessions", sessions.SessionsCheck),
-        ("graphs", graphs.GraphsCheck),
-        ("eager", eager.EagerCheck),
-        ("model_dirs", model_dirs.ModelDirsCheck),
-        ("global_config", global_config.GlobalConfigCheck),
+        ("sessions", sessions.SessionsCheck()),
+        ("graphs", graphs.GraphsCheck()),
+        ("eager", eager.EagerCheck()),
+        ("model_dirs", model_dirs.ModelDirsCheck(temp_roots, registry, worker)),
+        ("global_config", global_config.GlobalConfigCheck()),
+        ("seed", seed.SeedCheck()),
     ]

@@ -8,17 +8,9 @@ from collections.abc import Sequence
 import pytest
 
 from .. import _tf
-from ..leaks import Leak, LeakKind
+from ..kinds import EAGER_MODE
+from ..leaks import Leak
 from ..scopes import Scope
-
-EAGER_MODE = LeakKind(
-    code="EI105",
-    name="eager-mode",
-    meaning="the test switched TensorFlow's process-wide execution mode and left it switched",
-    fix="build graph-mode code in a private graph (`tf_graph` fixture, `with tf.Graph().as_default():`); "
-    "a graph-mode suite calls disable_eager_execution() once, in conftest.py",
-    symptoms=("executing_eagerly", "eager execution", "numpy() is only available", "has no attribute 'numpy'"),
-)
 
 _BEFORE = pytest.StashKey["bool | None"]()
 
@@ -28,9 +20,8 @@ def _name(eager: bool | None) -> str:
 
 
 class EagerCheck:
-    @pytest.hookimpl
-    def pytest_estimator_isolation_kinds(self) -> Sequence[LeakKind]:
-        return [EAGER_MODE]
+    def __init__(self) -> None:
+        _tf.track_mode_switches()
 
     @pytest.hookimpl
     def pytest_estimator_isolation_snapshot(self, scope: Scope) -> None:
@@ -39,18 +30,24 @@ class EagerCheck:
     @pytest.hookimpl
     def pytest_estimator_isolation_find_leaks(self, scope: Scope) -> Sequence[Leak]:
         after = _tf.eager_default()
-        if after is None or _BEFORE not in scope.stash:
+        if after is None:
             return []
-        before = scope.stash[_BEFORE]
+        before = scope.stash.get(_BEFORE, None)
         if before is None:  # TF was first imported during this scope
             before = _tf.eager_at_import()
         if after == before:
             return []
-        what = f"execution mode is {_name(after)}, was {_name(before)} before the test"
-        return [Leak(EAGER_MODE, scope.owner, what, handle=before)]
+        what = f"execution mode is {_name(after)}, was {_name(before)} before the {scope.kind}"
+        stack = _tf.mode_switch_site()
+        return [Leak(EAGER_MODE, scope.owner, what, stack[0] if stack else None, stack, handle=before)]
 
     @pytest.hookimpl
     def pytest_estimator_isolation_cleanup(self, leaks: Sequence[Leak]) -> None:
         for leak in leaks:
-            if leak.kind is EAGER_MODE:
-                _tf.set_eager_default(bool(leak.handle))
+            _tf.set_eager_default(bool(leak.handle))
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_still_in_place(self, leak: Leak) -> bool | None:
+        if leak.origin is not self:
+            return None
+        return bool(_tf.eager_default() != leak.handle)

@@ -17,18 +17,10 @@ from typing import Any
 
 import pytest
 
-from .. import _tf
-from ..leaks import Leak, LeakKind
+from .. import _tf, problems
+from ..kinds import GLOBAL_CONFIG
+from ..leaks import Leak
 from ..scopes import Scope
-
-GLOBAL_CONFIG = LeakKind(
-    code="EI301",
-    name="global-config",
-    meaning="a global TensorFlow/Keras setting was changed and not restored (later tests run with it)",
-    fix="save the old value and set it back in a try/finally or in a fixture's teardown (as monkeypatch "
-    "does), or set it once for the whole suite in conftest.py",
-    symptoms=("float16", "float64"),
-)
 
 _BEFORE = pytest.StashKey[dict[str, Any]]()
 
@@ -38,18 +30,14 @@ class GlobalConfigCheck:
         _tf.watch_settings()
 
     @pytest.hookimpl
-    def pytest_estimator_isolation_kinds(self) -> Sequence[LeakKind]:
-        return [GLOBAL_CONFIG]
-
-    @pytest.hookimpl
     def pytest_estimator_isolation_snapshot(self, scope: Scope) -> None:
         scope.stash[_BEFORE] = _tf.read_settings()
 
     @pytest.hookimpl
     def pytest_estimator_isolation_find_leaks(self, scope: Scope) -> Sequence[Leak]:
-        before = scope.stash.get(_BEFORE, None)
+        before = scope.stash.get(_BEFORE, {})
         after = _tf.read_settings()
-        if before is None or not after or after == before:  # the last: ~6 us saved on every clean test
+        if not after or after == before:  # the last: ~6 us saved on every clean test
             return []
         at_import = _tf.settings_at_import()
         leaks = []
@@ -76,10 +64,18 @@ class GlobalConfigCheck:
     @pytest.hookimpl
     def pytest_estimator_isolation_cleanup(self, leaks: Sequence[Leak]) -> None:
         for leak in leaks:
-            if leak.kind is not GLOBAL_CONFIG:
-                continue
             setting, old = leak.handle
             try:
                 setting.put(old)
             except Exception as exc:
-                _tf.problem(f"could not restore {setting.name}: {exc!r}")
+                problems.report(f"could not restore {setting.name}: {exc!r}")
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_still_in_place(self, leak: Leak) -> bool | None:
+        if leak.origin is not self:
+            return None
+        setting, old = leak.handle
+        try:
+            return not setting.same(old, setting.get())
+        except Exception:
+            return None

@@ -13,7 +13,6 @@ import itertools
 import json
 import os
 import re
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,50 +21,13 @@ from typing import Any
 
 import pytest
 
-from .. import _sites, _tf, scopes
+from .. import _sites, _tf, problems, scopes
+from ..kinds import PERSISTENT_MODEL_DIR as PERSISTENT
+from ..kinds import SHARED_MODEL_DIR as SHARED
+from ..kinds import STALE_CHECKPOINT as STALE
+from ..kinds import TEMP_MODEL_DIR as TEMP
 from ..leaks import Leak, LeakKind
 from ..scopes import Scope
-
-# How a later test fails when it restores a checkpoint another model wrote (names it a probable victim).
-_WRONG_CHECKPOINT = ("Restoring from checkpoint failed", "not found in checkpoint", "do not have the same shape")
-
-SHARED = LeakKind(
-    code="EI201",
-    name="shared-model-dir",
-    meaning="the test trains a model_dir that an earlier test trained in this run: it silently warm-starts "
-    "from that checkpoint, so its result depends on test order and xdist scheduling",
-    fix="give each test its own directory: the `model_dir` or `make_estimator` fixture, or `tmp_path`",
-    symptoms=_WRONG_CHECKPOINT,
-    cleanable=False,
-)
-STALE = LeakKind(
-    code="EI202",
-    name="stale-checkpoint",
-    meaning="the test trains in place a checkpoint it did not write (a wider-scoped fixture's, or one left "
-    "by an earlier run): training silently warm-starts from it and changes it for whoever reads it next",
-    fix="fine-tune a copy (`copy_model_dir` fixture), or warm-start a fresh `model_dir` with "
-    "tf.estimator.WarmStartSettings",
-    symptoms=_WRONG_CHECKPOINT,
-    cleanable=False,
-)
-PERSISTENT = LeakKind(
-    code="EI203",
-    name="persistent-model-dir",
-    meaning="train or evaluate wrote into a model_dir outside pytest's temporary directories: it outlives "
-    "the run, and the next run warm-starts from it",
-    fix="use the `model_dir` fixture, or a directory under `tmp_path` / `tmp_path_factory`",
-    symptoms=_WRONG_CHECKPOINT,
-    cleanable=False,
-)
-TEMP = LeakKind(
-    code="EI204",
-    name="temp-model-dir",
-    meaning="an Estimator was created without a model_dir: TensorFlow made a tempfile.mkdtemp() directory "
-    "that nobody removes",
-    fix="pass a model_dir: the `model_dir`, `run_config` or `make_estimator` fixture",
-    severity="warning",
-    cleanable=False,
-)
 
 REGISTRY_NAME = "estimator-isolation-model-dirs.jsonl"
 
@@ -112,7 +74,7 @@ class _Registry:
             try:
                 return self._claim_in_file(self.path, key, mine)
             except (OSError, ValueError) as exc:
-                _tf.problem(f"model_dir registry {self.path} unusable, checking this worker only: {exc!r}")
+                problems.report(f"model_dir registry {self.path} unusable, checking this worker only: {exc!r}")
                 self.path = None
         return self.memory.setdefault(key, mine)
 
@@ -156,28 +118,17 @@ def _checkpoint(real: str) -> tuple[str, float] | None:
 
 
 class ModelDirsCheck:
-    def __init__(self) -> None:
+    """``temp_roots``: where pytest and the system keep temporary directories (a dir outside them
+    persists); ``registry``: the file xdist workers share to know who trained a dir first (None: this
+    process only); ``worker``: this xdist worker's id ("" without xdist)."""
+
+    def __init__(self, temp_roots: Sequence[str], registry: Path | None = None, worker: str = "") -> None:
         self._started = time.time()
-        self._roots: tuple[str, ...] = (os.path.realpath(tempfile.gettempdir()),)
-        self._registry = _Registry(None)
-        self._worker = ""
+        self._roots = tuple(os.path.realpath(root) for root in temp_roots)
+        self._registry = _Registry(registry)
+        self._worker = worker
         self._tokens = itertools.count()
         _tf.instrument_estimators(self._created, self._trained, self._evaluated)
-
-    @pytest.hookimpl
-    def pytest_configure(self, config: pytest.Config) -> None:
-        """Where pytest's temporary directories are (as it computes them), and the xdist registry."""
-        basetemp = config.getoption("basetemp", None)
-        workerinput: Any = getattr(config, "workerinput", None)
-        root = None
-        if basetemp:  # in an xdist worker: <root>/popen-gwN
-            root = Path(basetemp).parent if workerinput is not None else Path(basetemp)
-        roots = (tempfile.gettempdir(), os.environ.get("PYTEST_DEBUG_TEMPROOT"), root)
-        self._roots = tuple(os.path.realpath(r) for r in roots if r)
-        if workerinput is not None:
-            self._worker = str(workerinput.get("workerid", ""))
-            if root is not None:
-                self._registry = _Registry(root / REGISTRY_NAME)
 
     # ---------------------------------------------------------------- recording (inside Estimator calls)
 
@@ -214,10 +165,6 @@ class ModelDirsCheck:
         use.first = self._registry.claim(use.real, _Claim(scope.owner, scope.kind, self._worker, token))
 
     # ---------------------------------------------------------------- judging
-
-    @pytest.hookimpl
-    def pytest_estimator_isolation_kinds(self) -> Sequence[LeakKind]:
-        return [SHARED, STALE, PERSISTENT, TEMP]
 
     @pytest.hookimpl
     def pytest_estimator_isolation_find_leaks(self, scope: Scope) -> Sequence[Leak]:

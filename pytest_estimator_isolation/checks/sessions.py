@@ -1,9 +1,12 @@
-"""EI101: a ``tf.compat.v1.Session`` or ``InteractiveSession`` the test (or scoped fixture) created and
-did not close. Judged when it is created and closed, not by a ``gc`` scan: a session that only garbage
-collection closed counts as unclosed, as Python's ``ResourceWarning`` treats an unclosed file."""
+"""EI101, EI107, EI108: ``tf.compat.v1.Session`` / ``InteractiveSession`` objects the test (or scoped
+fixture) created and did not close. Judged when they are created and closed, not by a ``gc`` scan: a
+session that only garbage collection closed counts as unclosed, as Python's ``ResourceWarning`` treats
+an unclosed file. Sessions Keras caches for itself (EI107) and sessions TF's Estimator left open when a
+call failed (EI108) are not the test's doing: they are closed after it and counted."""
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,16 +15,9 @@ from typing import Any
 import pytest
 
 from .. import _sites, _tf, scopes
+from ..kinds import KERAS_SESSION, OPEN_SESSION, TF_SESSION
 from ..leaks import Leak, LeakKind
 from ..scopes import Scope
-
-OPEN_SESSION = LeakKind(
-    code="EI101",
-    name="open-session",
-    meaning="a tf.compat.v1.Session / InteractiveSession created by the test was not closed by it",
-    fix="use `with tf.compat.v1.Session() as sess:` or the `tf_session` fixture, or call `sess.close()`",
-    symptoms=("get_default_session", "InteractiveSession", "executing_eagerly"),
-)
 
 
 @dataclass
@@ -29,6 +25,8 @@ class _Record:
     session: weakref.ReferenceType[Any]
     type_name: str
     stack: tuple[str, ...]
+    thread: threading.Thread
+    maker: LeakKind  # OPEN_SESSION: the test's own; KERAS_SESSION, TF_SESSION: made for it
     state: str = "open"  # -> "closed" by code, or "collected" by garbage collection
 
 
@@ -44,7 +42,14 @@ class SessionsCheck:
         scope = scopes.current()
         if scope is None:
             return
-        record = _Record(weakref.ref(session), type(session).__name__, _sites.user_stack(3))
+        if _tf.made_by_keras():
+            maker = KERAS_SESSION
+        elif _tf.inside_estimator_call():
+            maker = TF_SESSION
+        else:
+            maker = OPEN_SESSION
+        stack = _sites.user_stack(3)
+        record = _Record(weakref.ref(session), type(session).__name__, stack, threading.current_thread(), maker)
         scope.stash.setdefault(_RECORDS, {})[id(session)] = record
         self._live[id(session)] = record
 
@@ -59,36 +64,53 @@ class SessionsCheck:
             record.state = "collected"
 
     @pytest.hookimpl
-    def pytest_estimator_isolation_kinds(self) -> Sequence[LeakKind]:
-        return [OPEN_SESSION]
-
-    @pytest.hookimpl
     def pytest_estimator_isolation_find_leaks(self, scope: Scope) -> Sequence[Leak]:
         records = scope.stash.get(_RECORDS, None)
         if not records:
             return []
-        leaks = []
-        for record in records.values():
-            if record.state == "closed":
-                continue
-            if record.state == "collected":
-                what = f"{record.type_name} was never closed (garbage collection closed it after the test)"
-            elif record.type_name == "InteractiveSession":
-                what = (
-                    "InteractiveSession is still open: it stays the default session for every later test "
-                    "(and, if given a graph, keeps that graph entered so tf.executing_eagerly() is False)"
-                )
-            else:
-                what = f"{record.type_name} is still open (it holds threads and memory)"
-            where = record.stack[0] if record.stack else None
-            leaks.append(Leak(OPEN_SESSION, scope.owner, what, where, record.stack, handle=record.session))
+        leaks = [self._leak(scope, record) for record in records.values() if record.state != "closed"]
         records.clear()
         return leaks
 
-    @pytest.hookimpl
+    def _leak(self, scope: Scope, record: _Record) -> Leak:
+        where = record.stack[0] if record.stack else None
+        keep = False
+        if record.maker is KERAS_SESSION:
+            what = f"Keras' cached {record.type_name}: cleared and closed after the {scope.kind}"
+        elif record.maker is TF_SESSION:
+            what = (
+                f"{record.type_name} TensorFlow opened inside a failed Estimator train/evaluate (its "
+                "SessionManager does not close it when restoring a checkpoint fails): closed after the test"
+            )
+        elif record.state == "collected":
+            what = f"{record.type_name} was never closed (garbage collection closed it after the {scope.kind})"
+        elif record.type_name == "InteractiveSession":
+            what = (
+                "InteractiveSession is still open: it stays the default session for every later test "
+                "(and, if given a graph, keeps that graph entered so tf.executing_eagerly() is False)"
+            )
+        else:
+            what = f"{record.type_name} is still open (it holds threads and memory)"
+        thread = record.thread
+        if record.state == "open" and thread is not threading.main_thread() and thread.is_alive():
+            keep = True  # closing it under its live thread would only move the failure to a later test
+            what += f"; not closed: thread {thread.name!r} that created it is still running"
+        return Leak(record.maker, scope.owner, what, where, record.stack, handle=record.session, keep=keep)
+
+    # tryfirst: closing a leaked InteractiveSession exits the graph context it entered, which must
+    # happen before the graph check resets the default-graph stack under it.
+    @pytest.hookimpl(tryfirst=True)
     def pytest_estimator_isolation_cleanup(self, leaks: Sequence[Leak]) -> None:
+        if any(leak.kind is KERAS_SESSION for leak in leaks):
+            _tf.keras_clear_session()
         for leak in leaks:
-            if leak.kind is OPEN_SESSION and leak.handle is not None:
-                session = leak.handle()
-                if session is not None:
-                    _tf.close_session(session)
+            session = leak.handle()
+            if session is not None:
+                _tf.close_session(session)
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_still_in_place(self, leak: Leak) -> bool | None:
+        if leak.origin is not self:
+            return None
+        session = leak.handle()
+        return session is not None and not getattr(session, "_closed", True)

@@ -1,0 +1,41 @@
+"""EI302: TensorFlow's global random seed, put back after a test that set it.
+
+``tf.random.set_seed(...)`` in one test makes later tests deterministic by accident, so they pass only
+in that order. Most tests seed at their start, which is right, so this is tidied, never flagged (and
+only in strict mode: warn mode changes nothing). With pytest-randomly, TF is also reseeded before every
+test (:mod:`pytest_estimator_isolation.seeding`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from .. import _tf
+from ..kinds import GLOBAL_SEED
+from ..leaks import Leak
+from ..scopes import Scope
+
+_BEFORE = pytest.StashKey[Any]()
+
+
+class SeedCheck:
+    @pytest.hookimpl
+    def pytest_estimator_isolation_snapshot(self, scope: Scope) -> None:
+        scope.stash[_BEFORE] = _tf.global_seed()
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_find_leaks(self, scope: Scope) -> Sequence[Leak]:
+        before = scope.stash.get(_BEFORE, _tf.UNSET)
+        after = _tf.global_seed()
+        if after is _tf.UNSET or after == before or (before is _tf.UNSET and after is None):
+            return []
+        old = None if before is _tf.UNSET else before
+        what = f"tf.random.set_seed({after!r}) left set (was {old!r}); put back after the {scope.kind}"
+        return [Leak(GLOBAL_SEED, scope.owner, what, handle=old)]
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_cleanup(self, leaks: Sequence[Leak]) -> None:
+        for leak in leaks:
+            _tf.set_global_seed(leak.handle)

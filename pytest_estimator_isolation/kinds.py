@@ -1,0 +1,169 @@
+"""Every built-in kind of leak, one entry each: its code, name, meaning, fix, and the errors it causes
+later. The README's leak table is this module, row for row. The checks import their kinds from here,
+so a marker can name a kind before TensorFlow (and with it the checks) is loaded."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from .leaks import LeakKind
+
+OPEN_SESSION = LeakKind(
+    code="EI101",
+    name="open-session",
+    meaning="a tf.compat.v1.Session / InteractiveSession created by the test was not closed by it",
+    fix="use `with tf.compat.v1.Session() as sess:` or the `tf_session` fixture, or call `sess.close()`",
+    symptoms=("get_default_session", "InteractiveSession", "executing_eagerly", "closed Session"),
+)
+GRAPH_OPS = LeakKind(
+    code="EI102",
+    name="default-graph-ops",
+    meaning="ops or variables were added to the global default graph (a later test sees them)",
+    fix="build in a private graph: the `tf_graph` fixture or `with tf.Graph().as_default():`",
+    symptoms=("already exists, disallowed", "Tensor must be from the same graph"),
+)
+GRAPH_FINALIZED = LeakKind(
+    code="EI103",
+    name="finalized-default-graph",
+    meaning="the global default graph was finalized (later tests cannot add ops to it)",
+    fix="finalize only a private graph (`tf_graph` fixture), never tf.compat.v1.get_default_graph()",
+    symptoms=("Graph is finalized and cannot be modified",),
+)
+GRAPH_CONTEXT = LeakKind(
+    code="EI104",
+    name="graph-context",
+    meaning="a graph.as_default() context was entered and never exited (later tests build in that graph)",
+    fix="use `with graph.as_default():` so the context is always exited, or the `tf_graph` fixture",
+    symptoms=("to clear nested graphs", "executing_eagerly", "must be from the same graph"),
+)
+EAGER_MODE = LeakKind(
+    code="EI105",
+    name="eager-mode",
+    meaning="the test switched TensorFlow's process-wide execution mode and left it switched",
+    fix="build graph-mode code in a private graph (`tf_graph` fixture, `with tf.Graph().as_default():`); "
+    "a graph-mode suite calls disable_eager_execution() once, in conftest.py",
+    symptoms=("executing_eagerly", "eager execution", "numpy() is only available", "has no attribute 'numpy'"),
+)
+TESTCASE_GRAPH = LeakKind(
+    code="EI106",
+    name="testcase-default-graph",
+    meaning="(tidied) a tf.test.TestCase built in, or finalized, the default graph TF gives it; TF resets it "
+    "at the next TestCase's setUp, the plugin right after the test, so a plain test that follows starts clean",
+    fix="nothing to fix: this is TensorFlow's own contract",
+    severity="info",
+    pollutes=False,
+)
+KERAS_SESSION = LeakKind(
+    code="EI107",
+    name="keras-session",
+    meaning="(tidied) Keras' own cached graph-mode session, left by model.fit/predict; cleared "
+    "(keras.backend.clear_session) and closed after the test",
+    fix="nothing to fix; `keras_clean` or --estimator-isolation-keras-reset do the same explicitly",
+    severity="info",
+    pollutes=False,
+)
+TF_SESSION = LeakKind(
+    code="EI108",
+    name="tf-internal-session",
+    meaning="(tidied) a Session TensorFlow made inside an Estimator call that failed (e.g. restoring an "
+    "incompatible checkpoint) and never closed: TF's own bug, closed after the test",
+    fix="fix the failure itself (the test already reports it); the session is not yours to close",
+    severity="info",
+    pollutes=False,
+)
+
+_WRONG_CHECKPOINT = ("Restoring from checkpoint failed", "not found in checkpoint", "do not have the same shape")
+
+SHARED_MODEL_DIR = LeakKind(
+    code="EI201",
+    name="shared-model-dir",
+    meaning="the test trains a model_dir that an earlier test trained in this run: it silently warm-starts "
+    "from that checkpoint, so its result depends on test order and xdist scheduling",
+    fix="give each test its own directory: the `model_dir` or `make_estimator` fixture, or `tmp_path`",
+    symptoms=_WRONG_CHECKPOINT,
+    cleanable=False,
+)
+STALE_CHECKPOINT = LeakKind(
+    code="EI202",
+    name="stale-checkpoint",
+    meaning="the test trains in place a checkpoint it did not write (a wider-scoped fixture's, or one left "
+    "by an earlier run): training silently warm-starts from it and changes it for whoever reads it next",
+    fix="fine-tune a copy (`copy_model_dir` fixture), or warm-start a fresh `model_dir` with "
+    "tf.estimator.WarmStartSettings",
+    symptoms=_WRONG_CHECKPOINT,
+    cleanable=False,
+)
+PERSISTENT_MODEL_DIR = LeakKind(
+    code="EI203",
+    name="persistent-model-dir",
+    meaning="train or evaluate wrote into a model_dir outside pytest's temporary directories: it outlives "
+    "the run, and the next run warm-starts from it",
+    fix="use the `model_dir` fixture, or a directory under `tmp_path` / `tmp_path_factory`",
+    symptoms=_WRONG_CHECKPOINT,
+    cleanable=False,
+)
+TEMP_MODEL_DIR = LeakKind(
+    code="EI204",
+    name="temp-model-dir",
+    meaning="an Estimator was created without a model_dir: TensorFlow made a tempfile.mkdtemp() directory "
+    "that nobody removes",
+    fix="pass a model_dir: the `model_dir`, `run_config` or `make_estimator` fixture",
+    severity="warning",
+    cleanable=False,
+    pollutes=False,
+)
+GLOBAL_CONFIG = LeakKind(
+    code="EI301",
+    name="global-config",
+    meaning="a global TensorFlow/Keras setting was changed and not restored (later tests run with it)",
+    fix="save the old value and set it back in a try/finally or in a fixture's teardown (as monkeypatch "
+    "does), or set it once for the whole suite in conftest.py",
+    symptoms=("float16", "float64"),
+)
+GLOBAL_SEED = LeakKind(
+    code="EI302",
+    name="global-seed",
+    meaning="(tidied, strict mode) tf.random.set_seed() left set: later tests would be deterministic only in "
+    "this order; the previous global seed is put back after the test",
+    fix="nothing to fix: seed at the start of each test that needs it (pytest-randomly reseeds TF for you)",
+    severity="info",
+    pollutes=False,
+    tidy_in_warn=False,
+)
+CHECK_ERROR = LeakKind(
+    code="EI900",
+    name="check-error",
+    meaning="a check crashed (usually: this TensorFlow version changed an internal the check reads); the "
+    "test is not silently passed",
+    fix="report it to pytest-estimator-isolation with the TF version; opt the test out meanwhile",
+    cleanable=False,
+    pollutes=False,
+)
+
+BUILTIN: tuple[LeakKind, ...] = (
+    OPEN_SESSION,
+    GRAPH_OPS,
+    GRAPH_FINALIZED,
+    GRAPH_CONTEXT,
+    EAGER_MODE,
+    TESTCASE_GRAPH,
+    KERAS_SESSION,
+    TF_SESSION,
+    SHARED_MODEL_DIR,
+    STALE_CHECKPOINT,
+    PERSISTENT_MODEL_DIR,
+    TEMP_MODEL_DIR,
+    GLOBAL_CONFIG,
+    GLOBAL_SEED,
+    CHECK_ERROR,
+)
+
+
+class BuiltinKinds:
+    """Declares the built-in kinds from the start, before the checks themselves are loaded."""
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_kinds(self) -> Sequence[LeakKind]:
+        return BUILTIN

@@ -1,0 +1,165 @@
+"""The TF-free logic, in process: verdicts, settling, findings, markers, problems, formatting.
+Fast (well under a second in all); the behaviour around real tests is in the pytester tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_estimator_isolation import problems, report
+from pytest_estimator_isolation.kinds import BUILTIN, GRAPH_OPS, OPEN_SESSION, TEMP_MODEL_DIR, TESTCASE_GRAPH
+from pytest_estimator_isolation.leaks import Leak
+from pytest_estimator_isolation.markers import policy
+from pytest_estimator_isolation.options import check_mode
+from pytest_estimator_isolation.verdict import Finding, Policy, cleans, decide, settle
+
+KNOWN = {key: kind for kind in BUILTIN for key in (kind.name, kind.code)}
+
+
+class _Baseline:
+    def __init__(self, *owners: str) -> None:
+        self.owners = owners
+
+    def covers(self, leak: Leak) -> bool:
+        return leak.owner in self.owners
+
+
+def leak(kind=OPEN_SESSION, owner="t.py::test", **kwargs) -> Leak:
+    return Leak(kind, owner, "what happened", "t.py:3 in test", ("t.py:3 in test",), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kind", "mode", "allowed", "baselined", "updating", "outcome", "cleaned"),
+    [
+        (OPEN_SESSION, "strict", (), False, False, "failed", True),
+        (OPEN_SESSION, "warn", (), False, False, "warned", False),
+        (OPEN_SESSION, "strict", ("open-session",), False, False, "allowed", False),
+        (OPEN_SESSION, "strict", (), True, False, "baselined", True),
+        (OPEN_SESSION, "strict", (), False, True, "warned", True),
+        (TEMP_MODEL_DIR, "strict", (), False, False, "warned", False),  # a warning, and nothing to undo
+        (TESTCASE_GRAPH, "strict", (), False, False, "tidied", True),
+        (TESTCASE_GRAPH, "warn", ("testcase-default-graph",), False, False, "tidied", True),
+    ],
+)
+def test_verdict(kind, mode, allowed, baselined, updating, outcome, cleaned):
+    found = leak(kind)
+    policy = Policy(mode, frozenset(allowed))
+    baseline = _Baseline(found.owner) if baselined else None
+    assert decide(found, policy, baseline, updating) == outcome  # type: ignore[arg-type]
+    assert cleans(found, policy) is cleaned
+
+
+def test_nothing_is_undone_when_off_or_when_a_check_asks_to_keep_it():
+    assert not cleans(leak(TESTCASE_GRAPH), Policy("off"))
+    assert not cleans(leak(keep=True), Policy("strict"))
+
+
+def test_settle_fails_only_on_failed_findings_and_warns_at_the_creation_site():
+    failed = Finding.of(leak(), "failed", True)
+    warned = Finding.of(leak(GRAPH_OPS), "warned", False)
+    tidied = Finding.of(leak(TESTCASE_GRAPH), "tidied", True)
+    settlement = settle([failed, warned, tidied], ["a TF internal moved"], verbose=False, nodeid="t.py::test")
+    assert settlement.failure is not None
+    assert settlement.failure.startswith("estimator-isolation: test leaked TensorFlow state: EI101 open-session")
+    assert "EI102" not in settlement.failure
+    assert settlement.warnings == (
+        (report.format_leak(warned), "t.py:3 in test"),
+        ("estimator-isolation: a TF internal moved", None),
+    )
+    assert settle([warned, tidied], [], verbose=False, nodeid="t.py::test").failure is None
+
+
+def test_failure_names_a_setup_that_leaked_rather_than_the_test():
+    found = Finding.of(leak(owner="setup_module of t.py"), "failed", True)
+    text = settle([found], [], verbose=False, nodeid="t.py::test_last").failure
+    assert text is not None
+    assert text.startswith("estimator-isolation: setup_module of t.py leaked TensorFlow state, found at its teardown")
+    assert "owner: setup_module of t.py" in text
+
+
+def test_finding_survives_the_report_boundary():
+    finding = Finding.of(leak(freed={"threads": 2}), "failed", True).with_nodeid("t.py::test")
+    assert Finding.from_dict(finding.to_dict()) == finding
+    assert Finding.from_dict(finding.to_dict()).freed == {"threads": 2}
+
+
+def test_tidied_summary_counts_kinds_what_was_freed_and_tests():
+    findings = [
+        Finding.of(leak(TESTCASE_GRAPH, freed={"files": 1}), "tidied", True).with_nodeid("a"),
+        Finding.of(leak(TESTCASE_GRAPH, freed={"files": 2}), "tidied", True).with_nodeid("b"),
+        Finding.of(leak(), "failed", True).with_nodeid("b"),
+    ]
+    tidied = report.tidied_summary(findings)
+    assert tidied == {"kinds": {"EI106 testcase-default-graph": 2}, "freed": {"files": 3}, "tests": 2}
+    assert report.format_tidied(tidied) == (
+        "tidied quietly after 2 test(s) (TF's own state, not failures): 2 EI106 testcase-default-graph; freed 3 files"
+    )
+
+
+def test_a_problem_is_delivered_once_per_run():
+    problems.reset()
+    problems.report("x moved")
+    problems.report("x moved")
+    assert problems.take() == ["x moved"]
+    problems.report("x moved")
+    assert problems.take() == []
+    problems.reset()
+
+
+@pytest.mark.parametrize(("value", "mode"), [("strict", "strict"), (" WARN ", "warn"), ("off", "off")])
+def test_modes(value, mode):
+    assert check_mode(value, "somewhere") == mode
+
+
+def test_bad_mode_names_its_source():
+    with pytest.raises(pytest.UsageError, match=r"^ini option x: invalid mode 'loud', expected one of strict"):
+        check_mode("loud", "ini option x")
+
+
+class _Node:
+    """The part of a pytest node the markers are read from: marks nearest first, as pytest gives them."""
+
+    nodeid = "t.py::test_x"
+
+    def __init__(self, *marks: pytest.MarkDecorator) -> None:
+        self.marks = [mark.mark for mark in marks]
+
+    def iter_markers(self, name: str):
+        return (mark for mark in self.marks if mark.name == name)
+
+    def get_closest_marker(self, name: str):
+        return next(self.iter_markers(name), None)
+
+
+def test_markers_on_test_and_module_combine():
+    module = pytest.mark.allow_leaks("EI102")
+    marked = _Node(pytest.mark.estimator_isolation("warn"), pytest.mark.allow_leaks("open-session"), module)
+    assert policy(marked, "strict", lambda: KNOWN) == Policy("warn", frozenset({"open-session", "default-graph-ops"}))
+    assert policy(_Node(module), "strict", lambda: KNOWN) == Policy("strict", frozenset({"default-graph-ops"}))
+
+
+def test_kinds_are_looked_up_only_when_a_marker_names_some():
+    def never():
+        raise AssertionError("no allow_leaks marker: no need for the kinds")
+
+    assert policy(_Node(pytest.mark.estimator_isolation("off")), "strict", never) == Policy("off")
+
+
+@pytest.mark.parametrize(
+    ("marker", "message"),
+    [
+        (pytest.mark.allow_leaks(["open-session"]), "takes kinds as separate strings*got ['open-session']"),
+        (pytest.mark.allow_leaks(), "allow_leaks() names no leak kind; known kinds: check-error, "),
+        (pytest.mark.allow_leaks("open-sesame"), "got unknown leak kind 'open-sesame'; known kinds: "),
+        (pytest.mark.allow_leaks("EI101", why="x"), "takes leak kinds only, got keyword arguments ['why']"),
+        (pytest.mark.estimator_isolation("loud"), "invalid mode 'loud'"),
+        (pytest.mark.estimator_isolation(), "takes one mode (strict, warn, off), got args=()"),
+    ],
+    ids=["list", "empty", "unknown", "kwargs", "bad-mode", "no-mode"],
+)
+def test_bad_markers_are_one_line_usage_errors(marker, message):
+    with pytest.raises(pytest.UsageError) as raised:
+        policy(_Node(marker), "strict", lambda: KNOWN)
+    text = str(raised.value)
+    assert text.startswith("t.py::test_x: @pytest.mark.")
+    assert "\n" not in text
+    assert all(part in text for part in message.split("*")), text
