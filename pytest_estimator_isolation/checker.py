@@ -195,8 +195,9 @@ class Checker:
     def _left_in_place(self, leak: Leak, finding: Finding) -> None:
         """A leak stays (warn mode, allowed, not undoable): later failures may be its victims, and the
         wider fixtures around it must not be blamed for it again."""
-        for fixture in self._fixtures.values():
-            fixture.carried.add(leak.kind.name)
+        if leak.kind.compared:
+            for fixture in self._fixtures.values():
+                fixture.carried.add(leak.kind.name)
         if leak.kind.pollutes:
             self._left.append((leak, finding))
             del self._left[:-20]

@@ -23,6 +23,7 @@ GRAPH_OPS = LeakKind(
     meaning="ops or variables were added to the global default graph (a later test sees them)",
     fix="build in a private graph: the `tf_graph` fixture or `with tf.Graph().as_default():`",
     symptoms=("already exists, disallowed", "Tensor must be from the same graph"),
+    compared=True,
 )
 GRAPH_FINALIZED = LeakKind(
     code="EI103",
@@ -30,6 +31,7 @@ GRAPH_FINALIZED = LeakKind(
     meaning="the global default graph was finalized (later tests cannot add ops to it)",
     fix="finalize only a private graph (`tf_graph` fixture), never tf.compat.v1.get_default_graph()",
     symptoms=("Graph is finalized and cannot be modified",),
+    compared=True,
 )
 GRAPH_CONTEXT = LeakKind(
     code="EI104",
@@ -37,6 +39,7 @@ GRAPH_CONTEXT = LeakKind(
     meaning="a graph.as_default() context was entered and never exited (later tests build in that graph)",
     fix="use `with graph.as_default():` so the context is always exited, or the `tf_graph` fixture",
     symptoms=("to clear nested graphs", "executing_eagerly", "must be from the same graph"),
+    compared=True,
 )
 EAGER_MODE = LeakKind(
     code="EI105",
@@ -45,6 +48,7 @@ EAGER_MODE = LeakKind(
     fix="build graph-mode code in a private graph (`tf_graph` fixture, `with tf.Graph().as_default():`); "
     "a graph-mode suite calls disable_eager_execution() once, in conftest.py",
     symptoms=("executing_eagerly", "eager execution", "numpy() is only available", "has no attribute 'numpy'"),
+    compared=True,
 )
 TESTCASE_GRAPH = LeakKind(
     code="EI106",
@@ -121,6 +125,7 @@ GLOBAL_CONFIG = LeakKind(
     fix="save the old value and set it back in a try/finally or in a fixture's teardown (as monkeypatch "
     "does), or set it once for the whole suite in conftest.py",
     symptoms=("float16", "float64"),
+    compared=True,
 )
 GLOBAL_SEED = LeakKind(
     code="EI302",

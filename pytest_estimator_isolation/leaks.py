@@ -27,7 +27,9 @@ class LeakKind:
     False where strict mode has nothing to undo (a directory the plugin did not create stays as it is).
     ``pollutes`` is False for a kind that cannot make a later test fail (it is never named as a polluter).
     ``tidy_in_warn`` is False for an ``info`` kind that only strict mode tidies (warn mode changes nothing
-    else); where it is not tidied, it is not reported either.
+    else); where it is not tidied, it is not reported either. ``compared`` is True for a kind found by
+    comparing process-wide state before and after a scope: a wider fixture around a test that left one
+    in place would see it again, so it is not blamed on the fixture too.
     """
 
     code: str
@@ -39,6 +41,7 @@ class LeakKind:
     cleanable: bool = True
     pollutes: bool = True
     tidy_in_warn: bool = True
+    compared: bool = False
 
 
 @dataclass(eq=False)
