@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from helpers import requires_estimator, requires_tf
 
 pytestmark = requires_tf
