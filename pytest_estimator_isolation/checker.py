@@ -30,6 +30,7 @@ MODE = pytest.StashKey[str]()
 ALLOWED = pytest.StashKey["set[str]"]()
 FOUND = pytest.StashKey[list[dict[str, Any]]]()
 JUDGED = pytest.StashKey[bool]()
+JUDGED_FIXTURES = pytest.StashKey[list[str]]()  # scoped fixtures judged in full at this test's teardown
 
 
 def _call(impl: Any, **kwargs: Any) -> Any:
@@ -200,6 +201,7 @@ class Checker:
         mode = self.mode(self.item)
         if mode != "off":
             self.item.stash[FOUND].extend(self.judge(scope, mode, set()))
+            self.item.stash.setdefault(JUDGED_FIXTURES, []).append(scope.owner)
 
     def found(self, item: pytest.Item) -> list[dict[str, Any]]:
         return item.stash.get(FOUND, [])

@@ -38,6 +38,12 @@ class Leak:
     """One leak, owned by a test (its nodeid) or by a scoped fixture.
 
     ``handle`` is for the check that found it (what to close or restore); it never leaves the process.
+
+    The baseline keys a leak by ``(kind, owner)``. A leak whose owner depends on test order (two tests
+    training one dir: the second is flagged) names what it is about, independent of order, in ``subject``
+    and the other tests involved in ``others``; it is keyed by kind, subject and every test involved.
+    ``covered_by`` names another kind of the same owner whose baseline entry also covers this leak (a
+    stale checkpoint in a persistent dir is the next run's face of that dir).
     """
 
     kind: LeakKind
@@ -46,6 +52,9 @@ class Leak:
     where: str | None = None
     stack: tuple[str, ...] = ()
     check: str = ""
+    subject: str = ""
+    others: tuple[str, ...] = ()
+    covered_by: str = ""
     handle: Any = field(default=None, repr=False, compare=False)
 
     @property
@@ -64,4 +73,7 @@ class Leak:
             "stack": list(self.stack),
             "fix": self.kind.fix,
             "check": self.check,
+            "subject": self.subject,
+            "others": list(self.others),
+            "covered_by": self.covered_by,
         }

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import options, report
+from . import gate, options, report
+from .annotations import Annotations
 from .baseline import Baseline
 from .fixtures import copy_model_dir, keras_clean, make_estimator, model_dir, run_config, tf_graph, tf_session
 from .leaks import EstimatorIsolationWarning
@@ -22,6 +23,7 @@ __all__ = ["copy_model_dir", "keras_clean", "make_estimator", "model_dir", "run_
 SETTINGS = pytest.StashKey[options.Settings]()
 CHECKER = pytest.StashKey["Checker"]()
 BASELINE = pytest.StashKey["Baseline | None"]()
+RAN = pytest.StashKey[bool]()  # the test's body ran (not skipped at setup): its teardown judges it
 
 MARKERS = (
     "estimator_isolation(mode): check this test in mode 'strict', 'warn' or 'off' (opt out), whatever "
@@ -41,6 +43,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     options.addoption(parser)
 
 
+@pytest.hookimpl(tryfirst=True)  # tryfirst: before pytest loads the initial conftests of the paths given
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    """``--estimator-isolation tests/``: the bare flag means strict, and ``tests/`` is a path, not a mode."""
+    freed = options.free_swallowed_path(args)
+    if freed:  # the early parse already read them as the mode: tell the initial conftest loading
+        early = early_config.known_args_namespace
+        early.estimator_isolation = "strict"
+        early.file_or_dir = [*getattr(early, "file_or_dir", []), *freed]
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for line in MARKERS:
         config.addinivalue_line("markers", line)
@@ -51,8 +63,13 @@ def pytest_configure(config: pytest.Config) -> None:
         baseline = Baseline.load(settings.baseline, missing_ok=settings.update_baseline)
     config.stash[BASELINE] = baseline
     if not hasattr(config, "workerinput"):  # in the xdist controller, or without xdist
-        collector = report.Collector(config, settings, baseline, lambda: _seconds(config))
+        options.check_paths(settings)
+        judge = gate.Gate(settings, baseline)
+        config.pluginmanager.register(judge, "estimator_isolation_gate")
+        collector = report.Collector(config, settings, judge, lambda: _seconds(config))
         config.pluginmanager.register(collector, "estimator_isolation_report")
+        if settings.annotations:
+            config.pluginmanager.register(Annotations(), "estimator_isolation_annotations")
     if settings.mode != "off":
         _enable(config)
     if settings.keras_reset:
@@ -83,6 +100,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: the controller's report adds these up
         workeroutput[report.SECONDS_KEY] = _seconds(session.config)
+        from . import _tf
+
+        workeroutput[report.TF_KEY] = _tf.version()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -185,6 +205,8 @@ class PerTest:
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         rep = yield
+        if call.when == "call":
+            item.stash[RAN] = not rep.skipped or hasattr(rep, "wasxfail")
         if rep.failed and call.when != "teardown" and self.checker.left_behind:
             polluters = self.checker.polluters(str(rep.longrepr))
             rep.sections.append(("estimator isolation: leaks still in place", report.format_polluters(polluters)))
@@ -192,4 +214,11 @@ class PerTest:
             entries = self.checker.found(item)
             if entries:  # on the report, so xdist carries it to the controller's summary
                 setattr(rep, report.REPORT_ATTR, entries)
+            from .checker import JUDGED, JUDGED_FIXTURES
+
+            judged = [item.nodeid] if item.stash.get(JUDGED, False) and item.stash.get(RAN, False) else []
+            fixtures: list[str] = item.stash.get(JUDGED_FIXTURES, [])
+            judged.extend(fixtures)
+            if judged:  # what the baseline may replace, and call fixed (see gate.py)
+                setattr(rep, gate.JUDGED_ATTR, judged)
         return rep

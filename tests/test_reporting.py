@@ -146,9 +146,9 @@ def test_baseline_round_trip(pytester, run):
         "--estimator-isolation", f"--estimator-isolation-baseline={baseline}", "--estimator-isolation-update-baseline"
     )
     result.assert_outcomes(passed=3)
-    result.stdout.fnmatch_lines(["*baseline written to*baseline.json"])
+    result.stdout.fnmatch_lines(["*baseline written to*baseline.json (1 entries)"])
     assert json.loads(baseline.read_text()) == {
-        "schema": 1,
+        "schema": 2,
         "leaks": [{"kind": "stray-file", "owner": "test_baseline_round_trip.py::test_leaves_file"}],
     }
     result = run("--estimator-isolation", f"--estimator-isolation-baseline={baseline}")

@@ -97,6 +97,8 @@ _USES = pytest.StashKey[dict[str, _Use]]()
 _TEMPS = pytest.StashKey[list[tuple[str, tuple[str, ...]]]]()
 _TOKEN = pytest.StashKey[int]()
 _STATE = re.compile(r'^model_checkpoint_path:\s*"(.*)"', re.MULTILINE)
+# Directories pytest numbers per run or per worker: left out of a dir's order-independent name.
+_RUN_DIRS = re.compile(r"pytest-of-.*|pytest-\d+|pytest-current|popen-gw\d+")
 
 
 class _Registry:
@@ -159,6 +161,7 @@ class ModelDirsCheck:
     def __init__(self) -> None:
         self._started = time.time()
         self._roots: tuple[str, ...] = (os.path.realpath(tempfile.gettempdir()),)
+        self._rootdir = os.path.realpath(os.getcwd())
         self._registry = _Registry(None)
         self._worker = ""
         self._tokens = itertools.count()
@@ -174,6 +177,7 @@ class ModelDirsCheck:
             root = Path(basetemp).parent if workerinput is not None else Path(basetemp)
         roots = (tempfile.gettempdir(), os.environ.get("PYTEST_DEBUG_TEMPROOT"), root)
         self._roots = tuple(os.path.realpath(r) for r in roots if r)
+        self._rootdir = os.path.realpath(config.rootpath)
         if workerinput is not None:
             self._worker = str(workerinput.get("workerid", ""))
             if root is not None:
@@ -213,6 +217,19 @@ class ModelDirsCheck:
         token = scope.stash.setdefault(_TOKEN, next(self._tokens))
         use.first = self._registry.claim(use.real, _Claim(scope.owner, scope.kind, self._worker, token))
 
+    def _subject(self, real: str) -> str:
+        """A dir's name that is the same in every run, worker and test order: relative to the temp root
+        it is under (``<tmp>/...``, without pytest's numbered run and worker dirs) or to the rootdir."""
+        for root in sorted(self._roots, key=len, reverse=True):
+            if _under(real, (root,)):
+                parts = Path(os.path.relpath(real, root)).parts
+                while parts and _RUN_DIRS.fullmatch(parts[0]):
+                    parts = parts[1:]
+                return "/".join(("<tmp>", *parts))
+        if _under(real, (self._rootdir,)):
+            return Path(os.path.relpath(real, self._rootdir)).as_posix()
+        return Path(real).as_posix()
+
     # ---------------------------------------------------------------- judging
 
     @pytest.hookimpl
@@ -235,8 +252,8 @@ class ModelDirsCheck:
         return leaks
 
     def _judge(self, scope: Scope, use: _Use) -> list[Leak]:
-        def leak(kind: LeakKind, what: str) -> Leak:
-            return Leak(kind, scope.owner, what, use.stack[0] if use.stack else None, use.stack)
+        def leak(kind: LeakKind, what: str, **keys: Any) -> Leak:
+            return Leak(kind, scope.owner, what, use.stack[0] if use.stack else None, use.stack, **keys)
 
         leaks = []
         first, token = use.first, scope.stash.get(_TOKEN, None)
@@ -247,10 +264,14 @@ class ModelDirsCheck:
                 leaks.append(leak(STALE, what + "; training warm-starts from it and changes it for later tests"))
             else:
                 what = f"trains {use.path}, which {by} trained earlier in this run"
-                leaks.append(leak(SHARED, what + ": it silently warm-starts from that checkpoint"))
+                # Which of the two is flagged depends on order: the baseline keys it by dir and both tests.
+                keys = {"subject": self._subject(use.real), "others": (first.owner,)}
+                leaks.append(leak(SHARED, what + ": it silently warm-starts from that checkpoint", **keys))
         elif use.from_before_run:
             what = f"trains {use.path}, which already held checkpoint {use.checkpoint} from before this run"
-            leaks.append(leak(STALE, what + ": it silently warm-starts from it"))
+            # A persistent dir's checkpoint from the last run: what its EI203 causes, covered by its baseline.
+            cause = PERSISTENT.name if use.persistent else ""
+            leaks.append(leak(STALE, what + ": it silently warm-starts from it", covered_by=cause))
         if use.persistent:
             shown = use.path if use.real == use.path else f"{use.path} (= {use.real})"
             tilde = " (TensorFlow does not expand '~')" if use.path.startswith("~") else ""
