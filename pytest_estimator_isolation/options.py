@@ -102,7 +102,7 @@ def _path(config: pytest.Config, option: str, ini: str) -> Path | None:
 def _ini_flag(config: pytest.Config, name: str) -> bool:
     try:
         return bool(config.getini(name))
-    except ValueError as exc:  # pytest's bool conversion: "invalid truth value 'maybe'"
+    except (ValueError, pytest.UsageError) as exc:  # pytest's bool conversion: "invalid truth value 'maybe'"
         raise pytest.UsageError(f"ini option {name}: {exc} (expected true or false)") from None
 
 

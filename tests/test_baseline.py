@@ -6,12 +6,16 @@ a check in the inner conftest flags tests by name."""
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
-from conftest import QUIET
 from helpers import ALL_LEAKY, BY_NAME_CHECK, SUITE_A, SUITE_B, baseline_owners, write_baseline
 
-UPDATE = ("--estimator-isolation", "--estimator-isolation-baseline=baseline.json", "--estimator-isolation-update-baseline")
+UPDATE = (
+    "--estimator-isolation",
+    "--estimator-isolation-baseline=baseline.json",
+    "--estimator-isolation-update-baseline",
+)
 GATE = ("--estimator-isolation", "--estimator-isolation-baseline=baseline.json")
 # Entries of tests that are gone from the suite (renamed, moved): an update that checked them keeps nothing,
 # one that did not keeps them. "test_b.py::test_gone" is in a file the run collects, but not a test in it.
@@ -77,7 +81,9 @@ def test_an_update_replaces_only_the_tests_it_ran(suite, run, args, clean_b_kept
     entries = [{"kind": "stray-file", "owner": owner} for owner in ALL_LEAKY]
     write_baseline(baseline, [*entries, GONE, CLEAN_B])
     result = run(*UPDATE, *args)
-    result.stdout.fnmatch_lines(["baseline written to *baseline.json (* entries), * kept for tests this run did not check"])
+    result.stdout.fnmatch_lines(
+        ["baseline written to *baseline.json (* entries), * kept for tests this run did not check"]
+    )
     expected = {*ALL_LEAKY, GONE["owner"]} | ({CLEAN_B["owner"]} if clean_b_kept else set())
     assert baseline_owners(baseline) == sorted(expected)
 
@@ -86,13 +92,19 @@ def test_whole_suite_update_drops_only_what_it_checked_clean(suite, run):
     baseline = suite.path / "baseline.json"
     suite.makepyfile(test_a=SUITE_A.replace("test_leaky_a1", "test_fixed_a1"))
     result = run(*UPDATE)
-    result.stdout.fnmatch_lines(["baseline written to *baseline.json (4 entries), 2 kept for tests this run did not check"])
+    result.stdout.fnmatch_lines(
+        ["baseline written to *baseline.json (4 entries), 2 kept for tests this run did not check"]
+    )
     # a1 is gone from the suite and was not checked: kept, like test_gone. Nothing checked clean had an entry.
     assert baseline_owners(baseline) == sorted([*ALL_LEAKY, GONE["owner"]])
     suite.makepyfile(test_a=SUITE_A.replace("def test_leaky_a2", "def test_leaky_a2_fixed"))
     write_baseline(baseline, [{"kind": "stray-file", "owner": "test_a.py::test_clean_a"}])
     run(*UPDATE).stdout.fnmatch_lines(["baseline written to *baseline.json (3 entries)"])
-    assert baseline_owners(baseline) == ["test_a.py::test_leaky_a1", "test_a.py::test_leaky_a2_fixed", "test_b.py::test_leaky_b"]
+    assert baseline_owners(baseline) == [
+        "test_a.py::test_leaky_a1",
+        "test_a.py::test_leaky_a2_fixed",
+        "test_b.py::test_leaky_b",
+    ]
 
 
 def test_last_failed_and_exitfirst_keep_the_tests_they_did_not_run(suite):
@@ -102,7 +114,9 @@ def test_last_failed_and_exitfirst_keep_the_tests_they_did_not_run(suite):
     suite.runpytest_subprocess(*base, "test_c.py")  # fills the last-failed cache
     result = suite.runpytest_subprocess(*base, *UPDATE, "--lf")
     result.assert_outcomes(failed=1)  # it checked test_fails only: every entry is kept
-    result.stdout.fnmatch_lines(["baseline written to *baseline.json (4 entries), 4 kept for tests this run did not check"])
+    result.stdout.fnmatch_lines(
+        ["baseline written to *baseline.json (4 entries), 4 kept for tests this run did not check"]
+    )
     assert baseline_owners(baseline) == sorted([*ALL_LEAKY, GONE["owner"]])
     result = suite.runpytest_subprocess(*base, *UPDATE, "-x", "test_c.py", "test_a.py", "test_b.py")
     result.assert_outcomes(failed=1)
@@ -122,7 +136,9 @@ def test_exitfirst_after_a_failure_keeps_the_rest(suite, run):
 @pytest.mark.parametrize(
     ("extra", "args", "note"),
     [
-        pytest.param({"test_broken": "import no_such_module\n"}, (), "not written: collection failed", id="collection-error"),
+        pytest.param(
+            {"test_broken": "import no_such_module\n"}, (), "not written: collection failed", id="collection-error"
+        ),
         pytest.param(
             {"test_broken": "import no_such_module\n"},
             ("--continue-on-collection-errors",),
@@ -151,7 +167,9 @@ def test_marker_off_keeps_that_tests_entry(suite, run):
     suite.makepyfile(
         test_b='import pytest\n\n@pytest.mark.estimator_isolation("off")\ndef test_leaky_b():\n    pass\n\ndef test_clean_b():\n    pass\n'
     )
-    run(*UPDATE).stdout.fnmatch_lines(["baseline written to *baseline.json (4 entries), 2 kept for tests this run did not check"])
+    run(*UPDATE).stdout.fnmatch_lines(
+        ["baseline written to *baseline.json (4 entries), 2 kept for tests this run did not check"]
+    )
     assert baseline_owners(baseline) == sorted([*ALL_LEAKY, GONE["owner"]])
 
 
@@ -171,10 +189,15 @@ def test_writing_twice_gives_the_same_bytes_and_the_gate_passes(suite, run):
 
 
 def test_gate_calls_fixed_only_what_ran_clean(suite, run):
-    suite.makepyfile(test_a=SUITE_A.replace("test_leaky_a1", "test_fixed_a1").replace("def test_clean_a", "def test_once_dirty_a"))
+    suite.makepyfile(
+        test_a=SUITE_A.replace("test_leaky_a1", "test_fixed_a1").replace("def test_clean_a", "def test_once_dirty_a")
+    )
     write_baseline(
         suite.path / "baseline.json",
-        [{"kind": "stray-file", "owner": o} for o in [*ALL_LEAKY, "test_a.py::test_once_dirty_a", "test_b.py::test_clean_b"]],
+        [
+            {"kind": "stray-file", "owner": o}
+            for o in [*ALL_LEAKY, "test_a.py::test_once_dirty_a", "test_b.py::test_clean_b"]
+        ],
     )
     result = run(*GATE, "--estimator-isolation-report=report.json", "test_a.py")
     assert result.ret == 0
@@ -228,8 +251,14 @@ def test_sharded_updates_merge_into_one_baseline_and_one_report(suite, run):
     run(*UPDATE, "--estimator-isolation-report=shard-2.json", "test_b.py")
     assert baseline.read_bytes() == single_baseline
     result = suite.run(
-        "python3" if False else __import__("sys").executable,
-        "-m", "pytest_estimator_isolation", "merge", "shard-1.json", "shard-2.json", "-o", "merged.json",
+        sys.executable,
+        "-m",
+        "pytest_estimator_isolation",
+        "merge",
+        "shard-1.json",
+        "shard-2.json",
+        "-o",
+        "merged.json",
     )
     assert result.ret == 0
     counts = "3 leak(s) in mode strict: 3 X001 stray-file | 3 warned"

@@ -3,6 +3,8 @@ None of these inner runs imports TensorFlow."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 NO_TF_SUITE = """
@@ -136,3 +138,103 @@ def test_help_lists_every_option(pytester, run):
             "*estimator_isolation_baseline (string):*",
         ]
     )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["--estimator-isolation", "sub"], id="dir"),
+        pytest.param(["--estimator-isolation", "sub/test_x.py::test_ok"], id="test-id"),
+        pytest.param(["--estimator-isolation", "sub", "--custom-from-sub-conftest"], id="initial-conftest"),
+        pytest.param(["-v", "--estimator-isolation", "sub/test_x.py", "-p", "no:xdist"], id="in-the-middle"),
+    ],
+)
+def test_bare_flag_then_a_path_means_strict_and_runs_the_path(pytester, run, monkeypatch, args):
+    monkeypatch.delenv("PYTEST_ESTIMATOR_ISOLATION", raising=False)
+    sub = pytester.mkpydir("sub")
+    (sub / "conftest.py").write_text(
+        "def pytest_addoption(parser):\n    parser.addoption('--custom-from-sub-conftest', action='store_true')\n"
+    )
+    (sub / "test_x.py").write_text("def test_ok(): pass\n")
+    pytester.makepyfile(test_elsewhere="def test_not_selected(): pass")
+    result = run(*args)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["estimator-isolation: strict*"])
+
+
+@pytest.mark.parametrize("mode", ["warn", "off", "strict"])
+def test_bare_flag_then_a_mode_is_still_the_mode(pytester, run, monkeypatch, mode):
+    monkeypatch.delenv("PYTEST_ESTIMATOR_ISOLATION", raising=False)
+    pytester.makepyfile("def test_ok(): pass")
+    result = run("--estimator-isolation", mode)
+    result.assert_outcomes(passed=1)
+    if mode == "off":
+        result.stdout.no_fnmatch_line("estimator-isolation:*")
+    else:
+        result.stdout.fnmatch_lines([f"estimator-isolation: {mode}*"])
+
+
+@pytest.mark.parametrize(
+    ("make", "option", "message"),
+    [
+        pytest.param(lambda p: p.mkdir("out"), "out", "*report *out is a directory; give a file path", id="directory"),
+        pytest.param(
+            lambda p: p.makefile(".txt", afile="x"),
+            "afile.txt/report.json",
+            "*report *afile.txt/report.json cannot be written: *",
+            id="under-a-file",
+        ),
+        pytest.param(
+            None,
+            "/proc/estimator-isolation/report.json",
+            "*report /proc/estimator-isolation/report.json cannot be written: *",
+            id="read-only",
+        ),
+        pytest.param(
+            None,
+            "baseline.json",
+            "*report and --estimator-isolation-baseline are the same file*",
+            id="same-as-baseline",
+        ),
+    ],
+)
+def test_bad_report_path_stops_the_run_before_any_test(pytester, run, make, option, message):
+    if option.startswith("/proc/") and not os.path.isdir("/proc/self"):
+        pytest.skip("needs /proc")
+    if make is not None:
+        make(pytester)
+    (pytester.path / "baseline.json").write_text('{"schema": 2, "leaks": []}')
+    pytester.makepyfile("def test_ok(): pass")
+    result = run(
+        "--estimator-isolation",
+        f"--estimator-isolation-report={option}",
+        "--estimator-isolation-baseline=baseline.json",
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --estimator-isolation-" + message.lstrip("*")])
+    assert "Traceback" not in result.stderr.str()
+    result.stdout.no_fnmatch_line("*passed*")
+
+
+def test_report_directory_is_created_at_configure(pytester, run):
+    pytester.makepyfile("def test_ok(): pass")
+    result = run("--estimator-isolation", "--estimator-isolation-report=deep/er/report.json", "--co")
+    assert result.ret == 0
+    assert (pytester.path / "deep" / "er").is_dir()
+
+
+def test_ini_update_baseline_maybe_names_the_option(pytester, run):
+    pytester.makeini("[pytest]\nestimator_isolation_update_baseline = maybe\n")
+    pytester.makepyfile("def test_ok(): pass")
+    result = run("--estimator-isolation")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: ini option estimator_isolation_update_baseline: *'maybe'*"])
+    assert "Traceback" not in result.stderr.str()
+
+
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+def test_help_and_version_work_with_a_bad_environment(pytester, run, monkeypatch, flag):
+    monkeypatch.setenv("PYTEST_ESTIMATOR_ISOLATION", "loud")
+    result = run(flag)
+    assert result.ret == 0
+    assert "invalid mode" not in result.stderr.str() + result.stdout.str()
