@@ -25,6 +25,8 @@ _POLICY = pytest.StashKey[Policy]()
 _SCOPE = pytest.StashKey[Scope]()
 _FINDINGS = pytest.StashKey[list[Finding]]()
 _JUDGED = pytest.StashKey[bool]()
+_RAN = pytest.StashKey[bool]()  # the test's body ran (not skipped at setup): its teardown judged it
+_JUDGED_FIXTURES = pytest.StashKey[list[str]]()  # scoped fixtures judged in full at this test's teardown
 
 # pytest's own names for the fixtures behind xunit setups, and what users call them.
 _XUNIT = (
@@ -109,6 +111,14 @@ class Checker:
     def findings(self, item: pytest.Item) -> list[Finding]:
         return item.stash.get(_FINDINGS, [])
 
+    def body_ran(self, item: pytest.Item, ran: bool) -> None:
+        item.stash[_RAN] = ran
+
+    def judged(self, item: pytest.Item) -> list[str]:
+        """The owners this test's teardown checked in full: the baseline may replace their entries."""
+        test = [item.nodeid] if item.stash.get(_JUDGED, False) and item.stash.get(_RAN, False) else []
+        return [*test, *item.stash.get(_JUDGED_FIXTURES, [])]
+
     def victims(self, failure: str) -> list[tuple[bool, Finding]]:
         """Leaks still in place when a test failed, those whose known symptoms appear in the failure
         text first (``True``): what detect-test-pollution would find by bisecting, from one run."""
@@ -161,6 +171,8 @@ class Checker:
         fixture = self._fixtures.pop(id(fixturedef), None)
         if fixture is not None:
             self._record(self._judge(fixture.scope, fixture.policy, fixture.carried))
+            if self._item is not None and fixture.policy.mode != "off":
+                self._item.stash.setdefault(_JUDGED_FIXTURES, []).append(fixture.scope.owner)
 
     def _record(self, findings: list[Finding]) -> None:
         if findings and self._item is not None:

@@ -50,6 +50,12 @@ class Leak:
 
     ``handle`` is for the check that found it (what to close or restore); it never leaves the process.
     ``freed`` counts what tidying it up released (``{"threads": 2, "files": 2}``), for the summary.
+
+    The baseline keys a leak by ``(kind, owner)``. A leak whose owner depends on test order (two tests
+    training one dir: the second is flagged) names what it is about, independent of order, in ``subject``
+    and the other tests involved in ``others``; it is keyed by kind, subject and every test involved.
+    ``covered_by`` names another kind of the same owner whose baseline entry also covers this leak (a
+    stale checkpoint in a persistent dir is the next run's face of that dir).
     """
 
     kind: LeakKind
@@ -58,6 +64,9 @@ class Leak:
     where: str | None = None
     stack: tuple[str, ...] = ()
     check: str = ""
+    subject: str = ""
+    others: tuple[str, ...] = ()
+    covered_by: str = ""
     handle: Any = field(default=None, repr=False)
     origin: object = field(default=None, repr=False)  # the check (plugin object) that found it
     keep: bool = False  # the check asks not to undo this one (e.g. a session a live thread still uses)
@@ -79,6 +88,9 @@ class Leak:
             "stack": list(self.stack),
             "fix": self.kind.fix,
             "check": self.check,
+            "subject": self.subject,
+            "others": list(self.others),
+            "covered_by": self.covered_by,
         }
         if self.freed:
             data["freed"] = dict(self.freed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from .verdict import Mode
 
 MODES: tuple[Mode, ...] = ("strict", "warn", "off")
 ENV_MODE = "PYTEST_ESTIMATOR_ISOLATION"
+MODE_FLAG = "--estimator-isolation"
+ANNOTATIONS = ("auto", "on", "off")
 
 MODE_HELP = (
     "Check every test for leaked TensorFlow state: strict (the default when the flag is bare) fails the "
@@ -21,6 +24,10 @@ REPORT_HELP = "Write every leak found to this JSON file (schema in the README)."
 BASELINE_HELP = "JSON file of known leaks that must not fail the run (for gradual adoption)."
 UPDATE_BASELINE_HELP = "Write the leaks found in this run to the baseline file instead of failing on them."
 KERAS_RESET_HELP = "Call keras.backend.clear_session() around every test, so layer names do not depend on order."
+ANNOTATIONS_HELP = (
+    "Print a GitHub Actions ::error/::warning line per failed/warned leak at its creation site: auto (when "
+    "GITHUB_ACTIONS=true, the default), on or off."
+)
 
 
 @dataclass(frozen=True)
@@ -30,12 +37,13 @@ class Settings:
     baseline: Path | None = None
     update_baseline: bool = False
     keras_reset: bool = False
+    annotations: bool = False
 
 
 def addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("estimator-isolation", "TensorFlow leak checks (pytest-estimator-isolation)")
     group.addoption(
-        "--estimator-isolation",
+        MODE_FLAG,
         nargs="?",
         const="strict",
         default=None,
@@ -49,17 +57,34 @@ def addoption(parser: pytest.Parser) -> None:
         "--estimator-isolation-update-baseline", action="store_true", default=None, help=UPDATE_BASELINE_HELP
     )
     group.addoption("--estimator-isolation-keras-reset", action="store_true", default=None, help=KERAS_RESET_HELP)
+    group.addoption("--estimator-isolation-annotations", choices=ANNOTATIONS, default=None, help=ANNOTATIONS_HELP)
     parser.addini("estimator_isolation", MODE_HELP, default="")
     parser.addini("estimator_isolation_report", REPORT_HELP, default="")
     parser.addini("estimator_isolation_baseline", BASELINE_HELP, default="")
     parser.addini("estimator_isolation_update_baseline", UPDATE_BASELINE_HELP, type="bool", default=False)
     parser.addini("estimator_isolation_keras_reset", KERAS_RESET_HELP, type="bool", default=False)
+    parser.addini("estimator_isolation_annotations", ANNOTATIONS_HELP, default="auto")
+
+
+def free_swallowed_path(args: list[str]) -> list[str]:
+    """Rewrite, in place, a bare ``--estimator-isolation`` followed by anything but a mode into
+    ``--estimator-isolation=strict``, so ``pytest --estimator-isolation tests/`` runs ``tests/`` in strict
+    mode instead of reading ``tests/`` as the mode. Returns the arguments freed that way."""
+    freed = []
+    for index, arg in enumerate(args[:-1]):
+        if arg == "--":
+            break
+        following = args[index + 1]
+        if arg == MODE_FLAG and not following.startswith("-") and following.strip().lower() not in MODES:
+            args[index] = f"{MODE_FLAG}=strict"
+            freed.append(following)
+    return freed
 
 
 def check_mode(value: str, where: str) -> Mode:
     mode = value.strip().lower()
     if mode not in MODES:
-        hint = " (write the mode with '=': --estimator-isolation=warn)" if where == "--estimator-isolation" else ""
+        hint = " (write the mode with '=': --estimator-isolation=warn)" if where == MODE_FLAG else ""
         raise pytest.UsageError(f"{where}: invalid mode {value!r}, expected one of {', '.join(MODES)}{hint}")
     return mode
 
@@ -76,13 +101,34 @@ def _path(config: pytest.Config, option: str, ini: str) -> Path | None:
     return base / Path(value).expanduser()
 
 
+def _ini_flag(config: pytest.Config, name: str) -> bool:
+    try:
+        return bool(config.getini(name))
+    except (ValueError, pytest.UsageError) as exc:  # pytest's bool conversion: "invalid truth value 'maybe'"
+        raise pytest.UsageError(f"ini option {name}: {exc} (expected true or false)") from None
+
+
+def check_writable(path: Path, what: str) -> None:
+    """Fail now, not after the whole suite ran: create the file's directory and try writing there."""
+    if path.is_dir():
+        raise pytest.UsageError(f"{what} {path} is a directory; give a file path")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as exc:
+        raise pytest.UsageError(f"{what} {path} cannot be written: {exc.strerror or exc}") from None
+
+
 def resolve(config: pytest.Config) -> Settings:
     """CLI, then the environment, then the ini file, then off."""
+    if config.getoption("help", False) or config.getoption("version", 0):  # must work with bad env/ini values
+        return Settings(mode="off")
     cli = config.getoption("estimator_isolation")
     env = os.environ.get(ENV_MODE, "")
     ini = str(config.getini("estimator_isolation"))
     if cli is not None:
-        mode = check_mode(cli, "--estimator-isolation")
+        mode = check_mode(cli, MODE_FLAG)
     elif env.strip():
         mode = check_mode(env, f"environment variable {ENV_MODE}")
     elif ini.strip():
@@ -92,7 +138,18 @@ def resolve(config: pytest.Config) -> Settings:
 
     def flag(option: str, ini_name: str) -> bool:
         value = config.getoption(option)
-        return bool(value) if value is not None else bool(config.getini(ini_name))
+        return bool(value) if value is not None else _ini_flag(config, ini_name)
+
+    annotations = config.getoption("estimator_isolation_annotations")
+    if annotations is None:
+        annotations = str(config.getini("estimator_isolation_annotations")).strip().lower() or "auto"
+        if annotations not in ANNOTATIONS:
+            raise pytest.UsageError(
+                f"ini option estimator_isolation_annotations: invalid value {annotations!r}, "
+                f"expected one of {', '.join(ANNOTATIONS)}"
+            )
+    if annotations == "auto":
+        annotations = "on" if os.environ.get("GITHUB_ACTIONS") == "true" else "off"
 
     settings = Settings(
         mode=mode,
@@ -100,9 +157,27 @@ def resolve(config: pytest.Config) -> Settings:
         baseline=_path(config, "estimator_isolation_baseline", "estimator_isolation_baseline"),
         update_baseline=flag("estimator_isolation_update_baseline", "estimator_isolation_update_baseline"),
         keras_reset=flag("estimator_isolation_keras_reset", "estimator_isolation_keras_reset"),
+        annotations=annotations == "on",
     )
     if settings.update_baseline and settings.baseline is None:
         raise pytest.UsageError(
             "--estimator-isolation-update-baseline needs --estimator-isolation-baseline=PATH to write to"
         )
+    if settings.report is not None and settings.baseline is not None and _same(settings.report, settings.baseline):
+        raise pytest.UsageError(
+            f"--estimator-isolation-report and --estimator-isolation-baseline are the same file ({settings.report}): "
+            "the report would overwrite the baseline"
+        )
     return settings
+
+
+def _same(a: Path, b: Path) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def check_paths(settings: Settings) -> None:
+    """The files this run will write (in the xdist controller only: the workers write nothing)."""
+    if settings.report is not None:
+        check_writable(settings.report, "--estimator-isolation-report")
+    if settings.update_baseline and settings.baseline is not None:
+        check_writable(settings.baseline, "--estimator-isolation-baseline")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import sys
 import tempfile
 import warnings
 from collections.abc import Generator
@@ -15,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import _imports, markers, options, problems, report, scopes
+from . import _imports, gate, markers, options, problems, report, scopes
+from .annotations import Annotations
 from .baseline import Baseline
 from .fixtures import copy_model_dir, keras_clean, make_estimator, model_dir, run_config, tf_graph, tf_session
 from .leaks import EstimatorIsolationWarning
@@ -30,6 +32,8 @@ SETTINGS = pytest.StashKey[options.Settings]()
 CHECKER = pytest.StashKey["Checker"]()
 BASELINE = pytest.StashKey["Baseline | None"]()
 _FAILED = pytest.StashKey[bool]()
+_WORKER_USAGE_ERROR = pytest.StashKey[str]()  # in the xdist controller: a worker's usage error
+USAGE_KEY = "estimator_isolation_usage_error"  # in xdist's workeroutput
 
 REGISTRY_NAME = "estimator-isolation-model-dirs.jsonl"
 
@@ -44,6 +48,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     options.addoption(parser)
 
 
+@pytest.hookimpl(tryfirst=True)  # tryfirst: before pytest loads the initial conftests of the paths given
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    """``--estimator-isolation tests/``: the bare flag means strict, and ``tests/`` is a path, not a mode."""
+    freed = options.free_swallowed_path(args)
+    if freed:  # the early parse already read them as the mode: tell the initial conftest loading
+        early = early_config.known_args_namespace
+        early.estimator_isolation = "strict"
+        early.file_or_dir = [*getattr(early, "file_or_dir", []), *freed]
+
+
 def pytest_configure(config: pytest.Config) -> None:
     markers.register(config)
     settings = options.resolve(config)
@@ -53,8 +67,13 @@ def pytest_configure(config: pytest.Config) -> None:
         baseline = Baseline.load(settings.baseline, missing_ok=settings.update_baseline)
     config.stash[BASELINE] = baseline
     if not hasattr(config, "workerinput"):  # in the xdist controller, or without xdist
-        collector = report.Collector(config, settings, baseline, lambda: _seconds(config))
+        options.check_paths(settings)
+        judge = gate.Gate(settings, baseline)
+        config.pluginmanager.register(judge, "estimator_isolation_gate")
+        collector = report.Collector(config, settings, judge, lambda: _seconds(config))
         config.pluginmanager.register(collector, "estimator_isolation_report")
+        if settings.annotations:
+            config.pluginmanager.register(Annotations(), "estimator_isolation_annotations")
     from .kinds import BuiltinKinds
 
     config.pluginmanager.register(BuiltinKinds(), "estimator_isolation.kinds")
@@ -80,7 +99,7 @@ def _register_checks(config: pytest.Config) -> None:
     from .checks import builtin
 
     roots, registry, worker = _temp_roots(config)
-    for name, check in builtin(roots, registry, worker):
+    for name, check in builtin(roots, registry, worker, str(config.rootpath)):
         if not config.pluginmanager.has_plugin(f"estimator_isolation.{name}"):
             config.pluginmanager.register(check, f"estimator_isolation.{name}")
 
@@ -105,10 +124,26 @@ def _seconds(config: pytest.Config) -> dict[str, float]:
     return checker.seconds if checker is not None else {}
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """In the xdist controller: a worker that stopped on a usage error (a bad marker) tells why."""
+    message = getattr(node, "workeroutput", {}).get(USAGE_KEY)
+    if message:
+        node.config.stash[_WORKER_USAGE_ERROR] = message
+
+
+@pytest.hookimpl(trylast=True)  # trylast: the exit status pytest returns is set last
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    message = session.config.stash.get(_WORKER_USAGE_ERROR, None)
+    if message is not None:  # what pytest itself prints for a UsageError, and its exit status
+        sys.stderr.write(f"ERROR: {message}\n")
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: the controller's report adds these up
         workeroutput[report.SECONDS_KEY] = _seconds(session.config)
+        from . import _tf
+
+        workeroutput[report.TF_KEY] = _tf.version()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -131,7 +166,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
         kinds = functools.cache(Hooks(config.pluginmanager).known)
 
-    policies = [markers.policy(item, default, kinds) for item in items]
+    try:
+        policies = [markers.policy(item, default, kinds) for item in items]
+    except pytest.UsageError as exc:
+        workeroutput = getattr(config, "workeroutput", None)
+        if workeroutput is None:
+            raise
+        # An xdist worker: a UsageError here would reach the controller as an INTERNALERROR with its
+        # message lost. Run nothing, and let the controller report it (pytest_testnodedown above).
+        workeroutput[USAGE_KEY] = str(exc)
+        config.hook.pytest_deselected(items=items[:])
+        items[:] = []
+        return
     if checker is None and any(policy.mode != "off" for policy in policies):
         checker = _enable(config)
     if checker is not None:
@@ -233,6 +279,8 @@ class PerTest:
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         rep = yield
+        if call.when == "call":
+            self.checker.body_ran(item, not rep.skipped or hasattr(rep, "wasxfail"))
         if rep.failed and call.when != "teardown":
             victims = self.checker.victims(str(rep.longrepr))
             if victims:
@@ -241,6 +289,9 @@ class PerTest:
             findings = self.checker.findings(item)
             if findings:  # on the report, so xdist carries it to the controller's summary
                 setattr(rep, report.REPORT_ATTR, [finding.to_dict() for finding in findings])
+            judged = self.checker.judged(item)
+            if judged:  # what the baseline may replace, and call fixed (see gate.py)
+                setattr(rep, gate.JUDGED_ATTR, judged)
             if item.stash.get(_FAILED, False) and hasattr(rep, "wasxfail"):
                 # pytest turns any error of an xfail test into "XFAIL at teardown": a leak is not the
                 # expected failure, and must fail the run like any other.

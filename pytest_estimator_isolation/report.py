@@ -14,13 +14,15 @@ from typing import Any
 
 import pytest
 
-from .baseline import Baseline
+from .baseline import write_atomically
+from .gate import Gate
 from .options import Settings
 from .verdict import Finding
 
 REPORT_SCHEMA = 1
 REPORT_ATTR = "estimator_isolation"
 SECONDS_KEY = "estimator_isolation_seconds"  # in xdist's workeroutput
+TF_KEY = "estimator_isolation_tensorflow"  # in xdist's workeroutput: the controller never imports TF
 
 
 def format_leak(finding: Finding, verbose: bool = False) -> str:
@@ -94,12 +96,13 @@ class Collector:
         self,
         config: pytest.Config,
         settings: Settings,
-        baseline: Baseline | None,
+        gate: Gate,
         local_seconds: Callable[[], dict[str, float]],
     ) -> None:
         self.config = config
         self.settings = settings
-        self.baseline = baseline
+        self.gate = gate
+        self.tensorflow: str | None = None
         self.findings: list[Finding] = []
         self.seconds: dict[str, float] = {}
         self.local_seconds = local_seconds
@@ -116,7 +119,9 @@ class Collector:
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         """An xdist worker finished: add the time its checks took."""
-        self.add_seconds(getattr(node, "workeroutput", {}).get(SECONDS_KEY, {}))
+        workeroutput = getattr(node, "workeroutput", {})
+        self.add_seconds(workeroutput.get(SECONDS_KEY, {}))
+        self.tensorflow = self.tensorflow or workeroutput.get(TF_KEY)
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -124,13 +129,14 @@ class Collector:
             self.findings.append(Finding.from_dict(entry, nodeid=report.nodeid))
 
     @pytest.hookimpl
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.add_seconds(self.local_seconds())
         if self.settings.report is not None:
-            self.settings.report.parent.mkdir(parents=True, exist_ok=True)
-            self.settings.report.write_text(json.dumps(self.as_json(), indent=2) + "\n", encoding="utf-8")
-        if self.settings.update_baseline and self.settings.baseline is not None:
-            Baseline.write(self.settings.baseline, [f.to_dict() for f in self.leaks])
+            write_atomically(self.settings.report, json.dumps(self.as_json(), indent=2) + "\n")
+        self.gate.update(self._entries(), exitstatus)
+
+    def _entries(self) -> list[dict[str, Any]]:
+        return [f.to_dict() for f in self.leaks]
 
     def as_json(self) -> dict[str, Any]:
         from . import _tf
@@ -142,27 +148,22 @@ class Collector:
                 "mode": self.settings.mode,
                 "pytest": pytest.__version__,
                 "python": ".".join(map(str, sys.version_info[:3])),
-                "tensorflow": _tf.version(),
+                "tensorflow": _tf.version() or self.tensorflow,
                 "platform": sys.platform,
             },
             "counts": dict(Counter(f.outcome for f in leaks)),
             "check_seconds": {check: round(spent, 6) for check, spent in sorted(self.seconds.items())},
             "leaks": [f.to_dict() for f in leaks],
             "tidied": tidied_summary(self.findings),
-            "fixed": [{"kind": k, "owner": o} for k, o in self.unseen()],
+            "fixed": [entry.to_json() for entry in self.gate.fixed(self._entries())],
         }
-
-    def unseen(self) -> list[tuple[str, str]]:
-        if self.baseline is None or self.settings.update_baseline:
-            return []
-        return self.baseline.unseen([f.to_dict() for f in self.leaks])
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        fixed = self.unseen()
+        fixed = self.gate.fixed(self._entries())
         leaks = self.leaks
         tidied = tidied_summary(self.findings)
-        if not leaks and not fixed and not tidied["kinds"]:
+        if not leaks and not fixed and not tidied["kinds"] and not self.gate.note:
             return
         tr = terminalreporter
         tr.write_sep("=", "estimator isolation")
@@ -176,19 +177,23 @@ class Collector:
                 text = format_leak(finding, verbose) if verbose else f"{finding.code} {finding.kind}: {finding.what}"
                 tr.write_line(f"  [{finding.outcome}] " + text.replace("\n", "\n    "))
         if leaks:
-            kinds = Counter(f"{f.code} {f.kind}" for f in leaks)
-            outcomes = Counter(f.outcome for f in leaks)
-            tr.write_line(
-                f"{len(leaks)} leak(s) in mode {self.settings.mode}: "
-                + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
-                + " | "
-                + ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items()))
-            )
+            tr.write_line(counts_line(self._entries(), self.settings.mode))
         if tidied["kinds"]:
             tr.write_line(format_tidied(tidied))
-        for kind, owner in fixed:
-            tr.write_line(f"fixed since the baseline: {kind} in {owner}", green=True)
-        if self.settings.update_baseline and self.settings.baseline is not None:
-            tr.write_line(f"baseline written to {self.settings.baseline}")
+        for done in fixed:
+            tr.write_line(f"fixed since the baseline: {done}", green=True)
+        if self.gate.note:
+            tr.write_line(self.gate.note)
         if self.settings.report is not None:
             tr.write_line(f"report written to {self.settings.report}")
+
+
+def counts_line(entries: Sequence[dict[str, Any]], mode: str) -> str:
+    kinds = Counter(f"{e['code']} {e['kind']}" for e in entries)
+    outcomes = Counter(e["outcome"] for e in entries)
+    return (
+        f"{len(entries)} leak(s) in mode {mode}: "
+        + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+        + " | "
+        + ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items()))
+    )

@@ -39,6 +39,9 @@ class Finding:
     where: str | None = None
     stack: tuple[str, ...] = ()
     check: str = ""
+    subject: str = ""
+    others: tuple[str, ...] = ()
+    covered_by: str = ""
     freed: dict[str, int] = field(default_factory=dict, compare=False)
     nodeid: str = ""  # the test whose report carried it (filled in by the summary)
 
@@ -56,6 +59,9 @@ class Finding:
             where=leak.where,
             stack=leak.stack,
             check=leak.check,
+            subject=leak.subject,
+            others=leak.others,
+            covered_by=leak.covered_by,
             freed=dict(leak.freed),
         )
 
@@ -71,6 +77,9 @@ class Finding:
             "stack": list(self.stack),
             "fix": self.fix,
             "check": self.check,
+            "subject": self.subject,
+            "others": list(self.others),
+            "covered_by": self.covered_by,
             "outcome": self.outcome,
             "cleaned": self.cleaned,
         }
@@ -92,6 +101,9 @@ class Finding:
             where=data.get("where"),
             stack=tuple(data.get("stack") or ()),
             check=str(data.get("check", "")),
+            subject=str(data.get("subject", "")),
+            others=tuple(data.get("others") or ()),
+            covered_by=str(data.get("covered_by", "")),
             freed={str(k): int(v) for k, v in (data.get("freed") or {}).items()},
             nodeid=nodeid or str(data.get("nodeid", "")),
         )

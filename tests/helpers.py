@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,3 +21,57 @@ requires_randomly = pytest.mark.skipif(not HAS_RANDOMLY, reason="needs pytest-ra
 
 # The inner runs must not be shuffled or cached by plugins of the outer environment.
 QUIET = ("-p", "no:randomly", "-p", "no:cacheprovider")
+
+# A TF-free check for the baseline's machinery: every test whose name contains "leaky" leaks a
+# "stray-file", at a made-up creation site. Deterministic in any order, process or shard.
+BY_NAME_CHECK = """
+import pytest
+from pytest_estimator_isolation import Leak, LeakKind
+
+STRAY = LeakKind("X001", "stray-file", "a test left a file behind", "delete it in the test")
+
+
+class ByName:
+    @pytest.hookimpl
+    def pytest_estimator_isolation_kinds(self):
+        return [STRAY]
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_find_leaks(self, scope):
+        if "leaky" in scope.owner:
+            return [Leak(STRAY, scope.owner, "left stray.txt", where="lib/make_leak.py:7 in make")]
+        return []
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(ByName(), "by_name")
+"""
+
+SUITE_A = """
+def test_leaky_a1():
+    pass
+
+def test_leaky_a2():
+    pass
+
+def test_clean_a():
+    pass
+"""
+
+SUITE_B = """
+def test_leaky_b():
+    pass
+
+def test_clean_b():
+    pass
+"""
+
+ALL_LEAKY = ["test_a.py::test_leaky_a1", "test_a.py::test_leaky_a2", "test_b.py::test_leaky_b"]
+
+
+def baseline_owners(path: Path) -> list[str]:
+    return [entry["owner"] for entry in json.loads(path.read_text())["leaks"]]
+
+
+def write_baseline(path: Path, entries: list[dict[str, Any]], schema: int = 2) -> None:
+    path.write_text(json.dumps({"schema": schema, "leaks": entries}, indent=2) + "\n")

@@ -38,7 +38,7 @@ def trained_dir(tmp_path_factory):
 
 CLEAN = """
 import tensorflow as tf
-from helpers import input_fn, model_fn, train
+from conftest import input_fn, model_fn, train
 
 def test_fresh_dir_per_test(make_estimator):
     estimator = make_estimator(model_fn)
@@ -74,7 +74,7 @@ import os
 from pathlib import Path
 
 import pytest
-from helpers import input_fn, model_fn, train
+from conftest import input_fn, model_fn, train
 import tensorflow as tf
 
 @pytest.fixture(scope="module")
@@ -228,7 +228,7 @@ def wait_for(path):
     )
     pytester.makepyfile(
         test_a="""
-        from helpers import shared, train, wait_for
+        from conftest import shared, train, wait_for
 
         def test_a(tmp_path_factory):
             wait_for(shared(tmp_path_factory) / "b.started")
@@ -236,7 +236,7 @@ def wait_for(path):
             (shared(tmp_path_factory) / "a.trained").touch()
         """,
         test_b="""
-        from helpers import shared, train, wait_for
+        from conftest import shared, train, wait_for
 
         def test_b(tmp_path_factory):
             (shared(tmp_path_factory) / "b.started").touch()

@@ -3,7 +3,10 @@ None of these inner runs imports TensorFlow."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from helpers import requires_xdist
 
 NO_TF_SUITE = """
 import sys
@@ -71,7 +74,6 @@ def test_off_by_default(pytester, run, monkeypatch):
     ("args", "env", "ini", "message"),
     [
         (["--estimator-isolation=bogus"], None, None, "*--estimator-isolation: invalid mode 'bogus'*with '='*"),
-        (["--estimator-isolation", "tests"], None, None, "*invalid mode 'tests'*"),
         ([], "loud", None, "*environment variable PYTEST_ESTIMATOR_ISOLATION: invalid mode 'loud'*"),
         ([], None, "maybe", "*ini option estimator_isolation: invalid mode 'maybe'*"),
         (["--estimator-isolation-update-baseline"], None, None, "*needs --estimator-isolation-baseline=PATH*"),
@@ -137,3 +139,127 @@ def test_help_lists_every_option(pytester, run):
             "*estimator_isolation_baseline (string):*",
         ]
     )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["--estimator-isolation", "sub"], id="dir"),
+        pytest.param(["--estimator-isolation", "sub/test_x.py::test_ok"], id="test-id"),
+        pytest.param(["--estimator-isolation", "sub", "--custom-from-sub-conftest"], id="initial-conftest"),
+        pytest.param(["-v", "--estimator-isolation", "sub/test_x.py", "-p", "no:xdist"], id="in-the-middle"),
+    ],
+)
+def test_bare_flag_then_a_path_means_strict_and_runs_the_path(pytester, run, monkeypatch, args):
+    monkeypatch.delenv("PYTEST_ESTIMATOR_ISOLATION", raising=False)
+    sub = pytester.mkpydir("sub")
+    (sub / "conftest.py").write_text(
+        "def pytest_addoption(parser):\n    parser.addoption('--custom-from-sub-conftest', action='store_true')\n"
+    )
+    (sub / "test_x.py").write_text("def test_ok(): pass\n")
+    pytester.makepyfile(test_elsewhere="def test_not_selected(): pass")
+    result = run(*args)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["estimator-isolation: strict*"])
+
+
+@pytest.mark.parametrize("mode", ["warn", "off", "strict"])
+def test_bare_flag_then_a_mode_is_still_the_mode(pytester, run, monkeypatch, mode):
+    monkeypatch.delenv("PYTEST_ESTIMATOR_ISOLATION", raising=False)
+    pytester.makepyfile("def test_ok(): pass")
+    result = run("--estimator-isolation", mode)
+    result.assert_outcomes(passed=1)
+    if mode == "off":
+        result.stdout.no_fnmatch_line("estimator-isolation:*")
+    else:
+        result.stdout.fnmatch_lines([f"estimator-isolation: {mode}*"])
+
+
+@pytest.mark.parametrize(
+    ("make", "option", "message"),
+    [
+        pytest.param(lambda p: p.mkdir("out"), "out", "*report *out is a directory; give a file path", id="directory"),
+        pytest.param(
+            lambda p: p.makefile(".txt", afile="x"),
+            "afile.txt/report.json",
+            "*report *afile.txt/report.json cannot be written: *",
+            id="under-a-file",
+        ),
+        pytest.param(
+            None,
+            "/proc/estimator-isolation/report.json",
+            "*report /proc/estimator-isolation/report.json cannot be written: *",
+            id="read-only",
+        ),
+        pytest.param(
+            None,
+            "baseline.json",
+            "*report and --estimator-isolation-baseline are the same file*",
+            id="same-as-baseline",
+        ),
+    ],
+)
+def test_bad_report_path_stops_the_run_before_any_test(pytester, run, make, option, message):
+    if option.startswith("/proc/") and not os.path.isdir("/proc/self"):
+        pytest.skip("needs /proc")
+    if make is not None:
+        make(pytester)
+    (pytester.path / "baseline.json").write_text('{"schema": 2, "leaks": []}')
+    pytester.makepyfile("def test_ok(): pass")
+    result = run(
+        "--estimator-isolation",
+        f"--estimator-isolation-report={option}",
+        "--estimator-isolation-baseline=baseline.json",
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --estimator-isolation-" + message.lstrip("*")])
+    assert "Traceback" not in result.stderr.str()
+    result.stdout.no_fnmatch_line("*passed*")
+
+
+def test_report_directory_is_created_at_configure(pytester, run):
+    pytester.makepyfile("def test_ok(): pass")
+    result = run("--estimator-isolation", "--estimator-isolation-report=deep/er/report.json", "--co")
+    assert result.ret == 0
+    assert (pytester.path / "deep" / "er").is_dir()
+
+
+def test_ini_update_baseline_maybe_names_the_option(pytester, run):
+    pytester.makeini("[pytest]\nestimator_isolation_update_baseline = maybe\n")
+    pytester.makepyfile("def test_ok(): pass")
+    result = run("--estimator-isolation")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: ini option estimator_isolation_update_baseline: *'maybe'*"])
+    assert "Traceback" not in result.stderr.str()
+
+
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+def test_help_and_version_work_with_a_bad_environment(pytester, run, monkeypatch, flag):
+    monkeypatch.setenv("PYTEST_ESTIMATOR_ISOLATION", "loud")
+    result = run(flag)
+    assert result.ret == 0
+    assert "invalid mode" not in result.stderr.str() + result.stdout.str()
+
+
+@pytest.mark.parametrize(
+    "extra", [pytest.param([], id="serial"), pytest.param(["-n", "2"], id="xdist", marks=requires_xdist)]
+)
+@pytest.mark.parametrize(
+    "marker", ['allow_leaks(["open-session"])', "allow_leaks()", 'allow_leaks("nope")', 'estimator_isolation("x")']
+)
+def test_bad_marker_stops_the_run_before_any_test_with_one_line(pytester, run, extra, marker):
+    pytester.makepyfile(f"import pytest\n\n@pytest.mark.{marker}\ndef test_x():\n    pass\n")
+    result = run("--estimator-isolation", *extra)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: test_bad_marker_*.py::test_x: @pytest.mark.*"])
+    assert len([line for line in result.stderr.lines if line.startswith("ERROR")]) == 1
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    assert " passed" not in result.stdout.str()
+
+
+def test_unknown_kind_is_rejected_even_when_the_checks_are_off(pytester, run, monkeypatch):
+    monkeypatch.delenv("PYTEST_ESTIMATOR_ISOLATION", raising=False)
+    pytester.makepyfile('import pytest\n\n@pytest.mark.allow_leaks("nope")\ndef test_x():\n    pass\n')
+    result = run()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: *got unknown leak kind 'nope'*"])

@@ -7,7 +7,7 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
-from helpers import requires_tf
+from helpers import BY_NAME_CHECK, requires_tf
 
 LEAKY = """
 import pytest
@@ -146,9 +146,9 @@ def test_baseline_round_trip(pytester, run):
         "--estimator-isolation", f"--estimator-isolation-baseline={baseline}", "--estimator-isolation-update-baseline"
     )
     result.assert_outcomes(passed=3)
-    result.stdout.fnmatch_lines(["*baseline written to*baseline.json"])
+    result.stdout.fnmatch_lines(["*baseline written to*baseline.json (1 entries)"])
     assert json.loads(baseline.read_text()) == {
-        "schema": 1,
+        "schema": 2,
         "leaks": [{"kind": "stray-file", "owner": "test_baseline_round_trip.py::test_leaves_file"}],
     }
     result = run("--estimator-isolation", f"--estimator-isolation-baseline={baseline}")
@@ -202,3 +202,29 @@ def test_victim_names_its_polluter_in_warn_mode(pytester, run):
             "*created at test_*.py:4 in test_polluter",
         ]
     )
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "shown"),
+    [
+        pytest.param("true", [], True, id="github-actions"),
+        pytest.param(None, [], False, id="elsewhere"),
+        pytest.param(None, ["--estimator-isolation-annotations=on"], True, id="forced-on"),
+        pytest.param("true", ["--estimator-isolation-annotations=off"], False, id="forced-off"),
+        pytest.param("true", ["-o", "estimator_isolation_annotations=off"], False, id="ini-off"),
+    ],
+)
+def test_github_annotations_switch(pytester, run, monkeypatch, env, args, shown):
+    if env is None:
+        monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    else:
+        monkeypatch.setenv("GITHUB_ACTIONS", env)
+    pytester.makeconftest(BY_NAME_CHECK)
+    pytester.makepyfile(test_a="def test_leaky(): pass\ndef test_fine(): pass\n")
+    result = run("--estimator-isolation=warn", *args)
+    result.assert_outcomes(passed=2, warnings=1)
+    line = "::warning file=lib/make_leak.py,line=7,title=X001 stray-file::left stray.txt (in test_a.py::test_leaky)%0Afix: delete it in the test"
+    if shown:
+        result.stdout.fnmatch_lines([line])
+    else:
+        result.stdout.no_fnmatch_line("::*")

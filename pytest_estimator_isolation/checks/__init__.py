@@ -7,14 +7,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 
-def builtin(temp_roots: Sequence[str], registry: Path | None, worker: str) -> list[tuple[str, object]]:
+def builtin(temp_roots: Sequence[str], registry: Path | None, worker: str, rootdir: str) -> list[tuple[str, object]]:
     from . import eager, global_config, graphs, model_dirs, seed, sessions
 
     return [
         ("sessions", sessions.SessionsCheck()),
         ("graphs", graphs.GraphsCheck()),
         ("eager", eager.EagerCheck()),
-        ("model_dirs", model_dirs.ModelDirsCheck(temp_roots, registry, worker)),
+        ("model_dirs", model_dirs.ModelDirsCheck(temp_roots, registry, worker, rootdir)),
         ("global_config", global_config.GlobalConfigCheck()),
         ("seed", seed.SeedCheck()),
     ]

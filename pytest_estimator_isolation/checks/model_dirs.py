@@ -59,6 +59,8 @@ _USES = pytest.StashKey[dict[str, _Use]]()
 _TEMPS = pytest.StashKey[list[tuple[str, tuple[str, ...]]]]()
 _TOKEN = pytest.StashKey[int]()
 _STATE = re.compile(r'^model_checkpoint_path:\s*"(.*)"', re.MULTILINE)
+# Directories pytest numbers per run or per worker: left out of a dir's order-independent name.
+_RUN_DIRS = re.compile(r"pytest-of-.*|pytest-\d+|pytest-current|popen-gw\d+")
 
 
 class _Registry:
@@ -120,11 +122,15 @@ def _checkpoint(real: str) -> tuple[str, float] | None:
 class ModelDirsCheck:
     """``temp_roots``: where pytest and the system keep temporary directories (a dir outside them
     persists); ``registry``: the file xdist workers share to know who trained a dir first (None: this
-    process only); ``worker``: this xdist worker's id ("" without xdist)."""
+    process only); ``worker``: this xdist worker's id ("" without xdist); ``rootdir``: what a dir outside
+    the temp roots is named relative to, in baselines."""
 
-    def __init__(self, temp_roots: Sequence[str], registry: Path | None = None, worker: str = "") -> None:
+    def __init__(
+        self, temp_roots: Sequence[str], registry: Path | None = None, worker: str = "", rootdir: str = "."
+    ) -> None:
         self._started = time.time()
         self._roots = tuple(os.path.realpath(root) for root in temp_roots)
+        self._rootdir = os.path.realpath(rootdir)
         self._registry = _Registry(registry)
         self._worker = worker
         self._tokens = itertools.count()
@@ -164,6 +170,19 @@ class ModelDirsCheck:
         token = scope.stash.setdefault(_TOKEN, next(self._tokens))
         use.first = self._registry.claim(use.real, _Claim(scope.owner, scope.kind, self._worker, token))
 
+    def _subject(self, real: str) -> str:
+        """A dir's name that is the same in every run, worker and test order: relative to the temp root
+        it is under (``<tmp>/...``, without pytest's numbered run and worker dirs) or to the rootdir."""
+        for root in sorted(self._roots, key=len, reverse=True):
+            if _under(real, (root,)):
+                parts = Path(os.path.relpath(real, root)).parts
+                while parts and _RUN_DIRS.fullmatch(parts[0]):
+                    parts = parts[1:]
+                return "/".join(("<tmp>", *parts))
+        if _under(real, (self._rootdir,)):
+            return Path(os.path.relpath(real, self._rootdir)).as_posix()
+        return Path(real).as_posix()
+
     # ---------------------------------------------------------------- judging
 
     @pytest.hookimpl
@@ -182,8 +201,8 @@ class ModelDirsCheck:
         return leaks
 
     def _judge(self, scope: Scope, use: _Use) -> list[Leak]:
-        def leak(kind: LeakKind, what: str) -> Leak:
-            return Leak(kind, scope.owner, what, use.stack[0] if use.stack else None, use.stack)
+        def leak(kind: LeakKind, what: str, **keys: Any) -> Leak:
+            return Leak(kind, scope.owner, what, use.stack[0] if use.stack else None, use.stack, **keys)
 
         leaks = []
         first, token = use.first, scope.stash.get(_TOKEN, None)
@@ -194,10 +213,14 @@ class ModelDirsCheck:
                 leaks.append(leak(STALE, what + "; training warm-starts from it and changes it for later tests"))
             else:
                 what = f"trains {use.path}, which {by} trained earlier in this run"
-                leaks.append(leak(SHARED, what + ": it silently warm-starts from that checkpoint"))
+                # Which of the two is flagged depends on order: the baseline keys it by dir and both tests.
+                keys = {"subject": self._subject(use.real), "others": (first.owner,)}
+                leaks.append(leak(SHARED, what + ": it silently warm-starts from that checkpoint", **keys))
         elif use.from_before_run:
             what = f"trains {use.path}, which already held checkpoint {use.checkpoint} from before this run"
-            leaks.append(leak(STALE, what + ": it silently warm-starts from it"))
+            # A persistent dir's checkpoint from the last run: what its EI203 causes, covered by its baseline.
+            cause = PERSISTENT.name if use.persistent else ""
+            leaks.append(leak(STALE, what + ": it silently warm-starts from it", covered_by=cause))
         if use.persistent:
             shown = use.path if use.real == use.path else f"{use.path} (= {use.real})"
             tilde = " (TensorFlow does not expand '~')" if use.path.startswith("~") else ""
