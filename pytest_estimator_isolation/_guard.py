@@ -10,13 +10,14 @@ it is recorded against that wrapper's check.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 
-from . import _tf, problems
+from . import problems
 from .kinds import CHECK_ERROR
 from .leaks import Leak, LeakKind
 from .scopes import Scope
@@ -31,7 +32,8 @@ class _Crash:
 
     def text(self) -> str:
         short = self.hook.removeprefix("pytest_estimator_isolation_")
-        return f"check {self.check!r} crashed in {short} on TF {_tf.version()}: {self.exc!r}"
+        tf = getattr(sys.modules.get("tensorflow"), "__version__", None)
+        return f"check {self.check!r} crashed in {short} on TF {tf}: {self.exc!r}"
 
 
 class Hooks:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from . import _guard, _tf, markers, problems, scopes
+from . import _guard, markers, problems, scopes
 from .baseline import Baseline
 from .leaks import Leak, LeakKind
 from .options import Settings
@@ -57,7 +57,6 @@ class Checker:
         self._tearing_down = False
         self._fixtures: dict[int, _Fixture] = {}  # by id(fixturedef), while set up
         self._left: list[tuple[Leak, Finding]] = []  # leaks still in place, newest last
-        _tf.install()
 
     @property
     def seconds(self) -> dict[str, float]:

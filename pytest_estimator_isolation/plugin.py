@@ -96,8 +96,10 @@ def _enable(config: pytest.Config) -> Checker:
 
 
 def _register_checks(config: pytest.Config) -> None:
+    from . import _tf
     from .checks import builtin
 
+    _tf.install()
     roots, registry, worker = _temp_roots(config)
     for name, check in builtin(roots, registry, worker, str(config.rootpath)):
         if not config.pluginmanager.has_plugin(f"estimator_isolation.{name}"):
