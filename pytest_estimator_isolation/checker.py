@@ -99,7 +99,11 @@ class Checker:
         leaks = self._each("pytest_estimator_isolation_find_leaks", scope=scope)
         if not leaks:
             return []
-        cleaned = [leak for leak in leaks if mode == "strict" and leak.kind.cleanable and leak.kind.name not in allowed]
+        cleaned = [
+            leak
+            for leak in leaks
+            if (mode == "strict" or leak.severity == "info") and leak.kind.cleanable and leak.kind.name not in allowed
+        ]
         for impl in self.hook.pytest_estimator_isolation_cleanup.get_hookimpls():
             mine = [leak for leak in cleaned if leak.check == impl.plugin_name]
             if mine:
@@ -111,7 +115,7 @@ class Checker:
         for leak in leaks:
             entry = {**leak.to_dict(), "outcome": self._outcome(leak, mode, allowed), "cleaned": leak in cleaned}
             results.append(entry)
-            if leak not in cleaned:  # still in place: later failures may be its victims
+            if leak not in cleaned and leak.severity != "info":  # still in place: later failures may be its victims
                 self.left_behind.append((leak.kind, entry))
         del self.left_behind[:-20]
         return results
@@ -125,6 +129,8 @@ class Checker:
     def _outcome(self, leak: Leak, mode: str, allowed: set[str]) -> str:
         if leak.kind.name in allowed:
             return "allowed"
+        if leak.severity == "info":  # not the test's fault: cleaned quietly, only counted
+            return "tidied"
         if self.baseline is not None and self.baseline.covers(leak):
             return "baselined"
         if mode == "strict" and leak.severity == "error" and not self.settings.update_baseline:

@@ -7,7 +7,10 @@ from typing import Any, Literal
 
 import pytest
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "info"]
+"""``error`` fails the test in strict mode; ``warning`` only warns; ``info`` is not the test's fault: it is
+cleaned up quietly (in strict and warn mode), counted in the summary as ``tidied``, and never fails, warns
+or goes into the baseline."""
 
 
 class EstimatorIsolationWarning(pytest.PytestWarning):
@@ -38,6 +41,7 @@ class Leak:
     """One leak, owned by a test (its nodeid) or by a scoped fixture.
 
     ``handle`` is for the check that found it (what to close or restore); it never leaves the process.
+    ``freed`` is what cleaning it up released, e.g. ``{"writers": 2, "threads": 2, "files": 2}``.
     """
 
     kind: LeakKind
@@ -47,6 +51,7 @@ class Leak:
     stack: tuple[str, ...] = ()
     check: str = ""
     handle: Any = field(default=None, repr=False, compare=False)
+    freed: dict[str, int] = field(default_factory=dict)
 
     @property
     def severity(self) -> Severity:
@@ -64,4 +69,5 @@ class Leak:
             "stack": list(self.stack),
             "fix": self.kind.fix,
             "check": self.check,
+            "freed": dict(self.freed),
         }

@@ -19,6 +19,11 @@ REPORT_HELP = "Write every leak found to this JSON file (schema in the README)."
 BASELINE_HELP = "JSON file of known leaks that must not fail the run (for gradual adoption)."
 UPDATE_BASELINE_HELP = "Write the leaks found in this run to the baseline file instead of failing on them."
 KERAS_RESET_HELP = "Call keras.backend.clear_session() around every test, so layer names do not depend on order."
+THREADS = ("tf", "all")
+THREADS_HELP = (
+    "Which threads a test may not leave running: tf (the default: TensorFlow's own, such as queue runners and "
+    "event loggers) or all (any thread the test started, EI405; noisier, see the README)."
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,8 @@ def addoption(parser: pytest.Parser) -> None:
     parser.addini("estimator_isolation_baseline", BASELINE_HELP, default="")
     parser.addini("estimator_isolation_update_baseline", UPDATE_BASELINE_HELP, type="bool", default=False)
     parser.addini("estimator_isolation_keras_reset", KERAS_RESET_HELP, type="bool", default=False)
+    group.addoption("--estimator-isolation-threads", metavar="tf|all", default=None, help=THREADS_HELP)
+    parser.addini("estimator_isolation_threads", THREADS_HELP, default="")
 
 
 def check_mode(value: str, where: str) -> str:
@@ -104,6 +111,17 @@ def resolve(config: pytest.Config) -> Settings:
             "--estimator-isolation-update-baseline needs --estimator-isolation-baseline=PATH to write to"
         )
     return settings
+
+
+def threads_mode(config: pytest.Config) -> str:
+    """``--estimator-isolation-threads``, then ini ``estimator_isolation_threads``, then ``tf``."""
+    cli = config.getoption("estimator_isolation_threads", None)
+    where, value = ("--estimator-isolation-threads", cli) if cli else ("ini option estimator_isolation_threads", "")
+    if not cli:
+        value = str(config.getini("estimator_isolation_threads")).strip() or "tf"
+    if value.strip().lower() not in THREADS:
+        raise pytest.UsageError(f"{where}: invalid value {value!r}, expected one of {', '.join(THREADS)}")
+    return value.strip().lower()
 
 
 def item_mode(item: pytest.Item, default: str) -> str:

@@ -60,6 +60,33 @@ def junit_properties(entries: list[dict[str, Any]]) -> list[tuple[str, object]]:
     return [(f"estimator_isolation:{e['code']}", f"{e['kind']} ({e['outcome']}): {e['what']}") for e in entries]
 
 
+class Tidied:
+    """What the plugin cleaned up that was not the tests' fault (``info`` leaks), summed over the run."""
+
+    def __init__(self) -> None:
+        self.freed: Counter[str] = Counter()
+        self.owners: set[str] = set()
+
+    @property
+    def tests(self) -> int:
+        return len(self.owners)
+
+    def add(self, entry: dict[str, Any]) -> None:
+        self.owners.add(entry["owner"])
+        self.freed.update(entry.get("freed") or {})
+
+    def as_json(self) -> dict[str, int]:
+        return {"writers": 0, "threads": 0, "files": 0, **self.freed, "tests": self.tests}
+
+    def line(self) -> str:
+        freed = self.freed
+        files = f" and {freed['files']} open file(s)" if "files" in freed else ""
+        return (
+            f"tidied: closed {freed['writers']} cached summary writer(s) in {self.tests} test(s), "
+            f"freed {freed['threads']} thread(s){files}"
+        )
+
+
 class Collector:
     """Gathers every test report's leaks in the controller: summary, JSON report, baseline update."""
 
@@ -74,6 +101,7 @@ class Collector:
         self.settings = settings
         self.baseline = baseline
         self.entries: list[dict[str, Any]] = []
+        self.tidied = Tidied()
         self.seconds: dict[str, float] = {}
         self.local_seconds = local_seconds
 
@@ -89,7 +117,10 @@ class Collector:
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for entry in getattr(report, REPORT_ATTR, None) or ():
-            self.entries.append({**entry, "nodeid": report.nodeid})
+            if entry.get("outcome") == "tidied":  # not the test's fault: counted, not listed
+                self.tidied.add(entry)
+            else:
+                self.entries.append({**entry, "nodeid": report.nodeid})
 
     @pytest.hookimpl
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -115,6 +146,7 @@ class Collector:
             "counts": dict(Counter(e["outcome"] for e in self.entries)),
             "check_seconds": {check: round(spent, 6) for check, spent in sorted(self.seconds.items())},
             "leaks": self.entries,
+            "tidied": self.tidied.as_json(),
             "fixed": [{"kind": k, "owner": o} for k, o in self.unseen()],
         }
 
@@ -126,10 +158,14 @@ class Collector:
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         fixed = self.unseen()
-        if not self.entries and not fixed:
+        if not self.entries and not fixed and not self.tidied.tests:
             return
         tr = terminalreporter
         tr.write_sep("=", "estimator isolation")
+        if self.tidied.tests:
+            tr.write_line(self.tidied.line())
+        if not self.entries and not fixed:
+            return
         by_owner: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for entry in self.entries:
             by_owner[entry["owner"]].append(entry)

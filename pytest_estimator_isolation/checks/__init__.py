@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 
 def builtin() -> list[tuple[str, Callable[[], object]]]:
-    from . import eager, global_config, graphs, model_dirs, sessions
+    from . import eager, global_config, graphs, model_dirs, sessions, writers
 
     # Sessions first: closing a leaked InteractiveSession exits the graph context it entered,
     # which the graph check would otherwise have to undo (or report twice).
@@ -17,4 +17,5 @@ def builtin() -> list[tuple[str, Callable[[], object]]]:
         ("eager", eager.EagerCheck),
         ("model_dirs", model_dirs.ModelDirsCheck),
         ("global_config", global_config.GlobalConfigCheck),
+        ("writers", writers.WritersCheck),
     ]
