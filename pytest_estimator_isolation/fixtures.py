@@ -38,12 +38,30 @@ def tf_session(tf_graph: Any) -> Iterator[Any]:
         yield session
 
 
+def _cached_writers() -> set[int]:
+    from ._tf import cached_writers
+
+    return set(cached_writers())
+
+
+def _close_cached_writers(dirs: list[str], keep: set[int], fixture: str) -> None:
+    """Close the summary writers TF's FileWriterCache opened on ``dirs`` since ``keep`` was taken (one
+    event file and one thread each, kept for the life of the process otherwise), as TF's own Estimator
+    tests do with ``FileWriterCache.clear()``. Writers cached before (a wider fixture's) stay open."""
+    from ._tf import close_cached_writers
+
+    close_cached_writers(dirs, keep, by=f"the {fixture} fixture")
+
+
 @pytest.fixture
-def model_dir(tmp_path: Path) -> str:
-    """A fresh, empty model directory under ``tmp_path``, unique to the test."""
+def model_dir(tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty model directory under ``tmp_path``, unique to the test. At teardown, the summary
+    writers TF cached for it are closed."""
     path = tmp_path / "model_dir"
     path.mkdir()
-    return str(path)
+    keep = _cached_writers()
+    yield str(path)
+    _close_cached_writers([str(path)], keep, "model_dir")
 
 
 @pytest.fixture
@@ -63,12 +81,15 @@ def run_config(model_dir: str) -> Any:
 
 
 @pytest.fixture
-def make_estimator(run_config: Any) -> Callable[..., Any]:
+def make_estimator(run_config: Any) -> Iterator[Callable[..., Any]]:
     """Build an Estimator bound to ``run_config``: ``make_estimator(model_fn, params=...)`` or
     ``make_estimator(tf.estimator.LinearRegressor, feature_columns=...)``. ``model_dir=`` binds it to
-    another directory with the same settings (e.g. ``model_dir=copy_model_dir(trained)``)."""
+    another directory with the same settings (e.g. ``model_dir=copy_model_dir(trained)``). At teardown,
+    the summary writers TF cached for the test's Estimators are closed."""
     tf = _tf()
     estimator = _estimator(tf)
+    dirs: list[str] = []
+    keep = _cached_writers()
 
     def make(model: Any, /, model_dir: str | None = None, **kwargs: Any) -> Any:
         if "config" in kwargs:
@@ -77,11 +98,13 @@ def make_estimator(run_config: Any) -> Callable[..., Any]:
                 "model_dir=..., other settings with run_config.replace(...) and tf.estimator.Estimator(...)"
             )
         config = run_config if model_dir is None else run_config.replace(model_dir=str(model_dir))
+        dirs.append(str(config.model_dir))
         if isinstance(model, type) and issubclass(model, estimator.Estimator):
             return model(config=config, **kwargs)
         return estimator.Estimator(model_fn=model, config=config, **kwargs)
 
-    return make
+    yield make
+    _close_cached_writers(dirs, keep, "make_estimator")
 
 
 @pytest.fixture

@@ -118,6 +118,51 @@ TEMP_MODEL_DIR = LeakKind(
     cleanable=False,
     pollutes=False,
 )
+OPEN_WRITER = LeakKind(
+    code="EI401",
+    name="open-summary-writer",
+    meaning="a summary writer the test opened was not closed: it keeps its event file open (and, for "
+    "tf.compat.v1.summary.FileWriter, an EventLoggerThread running) for the rest of the process",
+    fix="`with tf.compat.v1.summary.FileWriter(logdir) as writer:` or `writer.close()`; for "
+    "tf.summary.create_file_writer, `writer.close()` or let the writer go out of scope",
+    symptoms=("Too many open files",),
+)
+CACHED_WRITER = LeakKind(
+    code="EI402",
+    name="cached-summary-writer",
+    meaning="(tidied) TensorFlow's FileWriterCache kept summary writers the test's Estimator calls made (one open "
+    "event file and one thread each, for the life of the process); not the test's fault",
+    fix="nothing to do: the plugin closes them after the test (the `model_dir` / `make_estimator` fixtures "
+    "do too); without the plugin call tf.compat.v1.summary.FileWriterCache.clear() in a fixture teardown",
+    severity="info",
+)
+TF_THREAD = LeakKind(
+    code="EI403",
+    name="tf-thread",
+    meaning="a TensorFlow thread (queue runner, coordinator, event logger, ...) started by the test is still "
+    "running after it",
+    fix="stop what started it: `coord.request_stop(); coord.join(threads)` for queue runners, close the "
+    "writer or session that owns it",
+    symptoms=("Too many open files", "can't start new thread"),
+    cleanable=False,
+)
+OPEN_FILE = LeakKind(
+    code="EI404",
+    name="open-file",
+    meaning="a file inside the test's log or tmp_path directories is still open after the test",
+    fix="close it (a `with` block), or close the TF object that holds it (writer, session, dataset iterator)",
+    severity="warning",
+    symptoms=("Too many open files",),
+    cleanable=False,
+)
+THREAD = LeakKind(
+    code="EI405",
+    name="thread",
+    meaning="(opt-in: --estimator-isolation-threads=all) a thread started by the test is still running after it",
+    fix="join the thread (or shut down the executor that runs it) before the test returns",
+    severity="warning",
+    cleanable=False,
+)
 GLOBAL_CONFIG = LeakKind(
     code="EI301",
     name="global-config",
@@ -162,6 +207,11 @@ BUILTIN: tuple[LeakKind, ...] = (
     TEMP_MODEL_DIR,
     GLOBAL_CONFIG,
     GLOBAL_SEED,
+    OPEN_WRITER,
+    CACHED_WRITER,
+    TF_THREAD,
+    OPEN_FILE,
+    THREAD,
     CHECK_ERROR,
 )
 

@@ -28,6 +28,11 @@ ANNOTATIONS_HELP = (
     "Print a GitHub Actions ::error/::warning line per failed/warned leak at its creation site: auto (when "
     "GITHUB_ACTIONS=true, the default), on or off."
 )
+THREADS = ("tf", "all")
+THREADS_HELP = (
+    "Which threads a test may not leave running: tf (the default: TensorFlow's own, such as queue runners and "
+    "event loggers) or all (any thread the test started, EI405; noisier, see the README)."
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,7 @@ class Settings:
     update_baseline: bool = False
     keras_reset: bool = False
     annotations: bool = False
+    all_threads: bool = False
 
 
 def addoption(parser: pytest.Parser) -> None:
@@ -64,6 +70,8 @@ def addoption(parser: pytest.Parser) -> None:
     parser.addini("estimator_isolation_update_baseline", UPDATE_BASELINE_HELP, type="bool", default=False)
     parser.addini("estimator_isolation_keras_reset", KERAS_RESET_HELP, type="bool", default=False)
     parser.addini("estimator_isolation_annotations", ANNOTATIONS_HELP, default="auto")
+    group.addoption("--estimator-isolation-threads", metavar="tf|all", default=None, help=THREADS_HELP)
+    parser.addini("estimator_isolation_threads", THREADS_HELP, default="")
 
 
 def free_swallowed_path(args: list[str]) -> list[str]:
@@ -158,6 +166,7 @@ def resolve(config: pytest.Config) -> Settings:
         update_baseline=flag("estimator_isolation_update_baseline", "estimator_isolation_update_baseline"),
         keras_reset=flag("estimator_isolation_keras_reset", "estimator_isolation_keras_reset"),
         annotations=annotations == "on",
+        all_threads=threads_mode(config) == "all",
     )
     if settings.update_baseline and settings.baseline is None:
         raise pytest.UsageError(
@@ -181,3 +190,14 @@ def check_paths(settings: Settings) -> None:
         check_writable(settings.report, "--estimator-isolation-report")
     if settings.update_baseline and settings.baseline is not None:
         check_writable(settings.baseline, "--estimator-isolation-baseline")
+
+
+def threads_mode(config: pytest.Config) -> str:
+    """``--estimator-isolation-threads``, then ini ``estimator_isolation_threads``, then ``tf``."""
+    cli = config.getoption("estimator_isolation_threads", None)
+    where, value = ("--estimator-isolation-threads", cli) if cli else ("ini option estimator_isolation_threads", "")
+    if not cli:
+        value = str(config.getini("estimator_isolation_threads")).strip() or "tf"
+    if value.strip().lower() not in THREADS:
+        raise pytest.UsageError(f"{where}: invalid value {value!r}, expected one of {', '.join(THREADS)}")
+    return value.strip().lower()

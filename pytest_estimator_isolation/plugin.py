@@ -101,7 +101,14 @@ def _register_checks(config: pytest.Config) -> None:
 
     _tf.install()
     roots, registry, worker = _temp_roots(config)
-    for name, check in builtin(roots, registry, worker, str(config.rootpath)):
+    checks = builtin(
+        temp_roots=roots,
+        registry=registry,
+        worker=worker,
+        rootdir=str(config.rootpath),
+        all_threads=config.stash[SETTINGS].all_threads,
+    )
+    for name, check in checks:
         if not config.pluginmanager.has_plugin(f"estimator_isolation.{name}"):
             config.pluginmanager.register(check, f"estimator_isolation.{name}")
 

@@ -37,13 +37,35 @@ from .graphs import (
 from .seed import UNSET, global_seed, set_global_seed
 from .sessions import close_session, instrument_sessions, made_by_keras
 from .settings import SETTINGS, keras_clear_session, keras_loaded, read_settings, settings_at_import, watch_settings
+from .writers import (
+    V1,
+    V2,
+    cached_writers,
+    close_cached_writers,
+    close_writers,
+    instrument_writers,
+    open_files,
+    thread_origin,
+    thread_site,
+    thread_target,
+    tidied_by,
+    writer_closed,
+    writer_file,
+    writer_logdir,
+    writer_thread,
+)
 
 __all__ = [
     "PRISTINE",
     "SETTINGS",
     "UNSET",
+    "V1",
+    "V2",
     "GraphState",
+    "cached_writers",
+    "close_cached_writers",
     "close_session",
+    "close_writers",
     "eager_at_import",
     "eager_default",
     "exit_contexts",
@@ -55,6 +77,7 @@ __all__ = [
     "install",
     "instrument_estimators",
     "instrument_sessions",
+    "instrument_writers",
     "is_tf_testcase",
     "keras_clear_session",
     "keras_loaded",
@@ -62,6 +85,7 @@ __all__ = [
     "mode_switch_site",
     "op_site",
     "open_contexts",
+    "open_files",
     "ops_since",
     "read_settings",
     "reset_default_graph",
@@ -69,10 +93,18 @@ __all__ = [
     "set_global_seed",
     "set_thread_eager",
     "settings_at_import",
+    "thread_origin",
+    "thread_site",
+    "thread_target",
+    "tidied_by",
     "track_mode_switches",
     "uninstall",
     "version",
     "watch_settings",
+    "writer_closed",
+    "writer_file",
+    "writer_logdir",
+    "writer_thread",
 ]
 
 

@@ -7,8 +7,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 
-def builtin(temp_roots: Sequence[str], registry: Path | None, worker: str, rootdir: str) -> list[tuple[str, object]]:
-    from . import eager, global_config, graphs, model_dirs, seed, sessions
+def builtin(
+    *, temp_roots: Sequence[str], registry: Path | None, worker: str, rootdir: str, all_threads: bool
+) -> list[tuple[str, object]]:
+    """``temp_roots``, ``registry``, ``worker``, ``rootdir``: see :class:`.model_dirs.ModelDirsCheck`;
+    ``all_threads``: see :class:`.writers.WritersCheck`."""
+    from . import eager, global_config, graphs, model_dirs, seed, sessions, writers
 
     return [
         ("sessions", sessions.SessionsCheck()),
@@ -17,4 +21,5 @@ def builtin(temp_roots: Sequence[str], registry: Path | None, worker: str, rootd
         ("model_dirs", model_dirs.ModelDirsCheck(temp_roots, registry, worker, rootdir)),
         ("global_config", global_config.GlobalConfigCheck()),
         ("seed", seed.SeedCheck()),
+        ("writers", writers.WritersCheck(all_threads)),
     ]

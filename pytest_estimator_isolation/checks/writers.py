@@ -1,0 +1,211 @@
+"""EI401-EI405: summary writers, threads and open files TF objects keep after a test.
+
+A ``tf.compat.v1.summary.FileWriter`` holds an event file and a running ``EventLoggerThread`` until it is
+closed, and ``FileWriterCache`` (used by every ``Estimator.train`` and ``evaluate``) keeps one per
+directory for the life of the process: a long Estimator suite runs out of file descriptors ("Too many
+open files") and piles up threads.
+
+- EI401: a writer the test opened and left open: its leak, closed in strict mode.
+- EI402: writers TF cached for the test: not its fault, so never a failure; closed after the test in strict
+  and warn mode (``info`` severity, counted as ``tidied``).
+- EI403: a TF thread (queue runner, coordinator, ...) started by the test and still running after it.
+- EI404: files still open inside the test's log dirs or ``tmp_path``, looked up only when the test left a
+  thread or made a writer (reading the fd table on every test would cost more than the rest).
+- EI405 (opt-in, ``--estimator-isolation-threads=all``): any thread started by the test and still running.
+
+Writers are recorded as they are created, in the scope that creates them, so a wider-scoped fixture's
+writer is judged (and closed) at the fixture's teardown, never by the test that used it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from .. import _sites, _tf, scopes
+from ..kinds import CACHED_WRITER, OPEN_FILE, OPEN_WRITER, TF_THREAD, THREAD
+from ..leaks import Leak
+from ..scopes import Scope
+
+_EVENT_FILE = "events.out.tfevents."
+# What threading.current_thread() makes for a thread Python did not start (TF's C++ pools calling back into
+# Python for py_function or Dataset.from_generator): it is never "started" nor joined, so never a leak.
+_DUMMY: type[threading.Thread] = getattr(threading, "_DummyThread", threading.Thread)
+_GRACE = 0.1  # seconds a new TF thread may take to finish on its own before it counts as left running
+
+
+@dataclass
+class _Writer:
+    """One writer a scope created. A v1 writer is held strongly until the scope is judged (its thread
+    keeps running, and its file open, even when the writer itself is dropped); a v2 writer weakly (it
+    closes its file when it is garbage collected, so only a still-referenced one leaks)."""
+
+    api: str
+    logdir: str
+    stack: tuple[str, ...]
+    strong: Any = None
+    weak: weakref.ReferenceType[Any] | None = None
+
+    def get(self) -> Any:
+        return self.strong if self.weak is None else self.weak()
+
+
+_WRITERS = pytest.StashKey[list[_Writer]]()
+_THREADS = pytest.StashKey["frozenset[threading.Thread]"]()
+_TMP = pytest.StashKey[str]()
+
+
+class WritersCheck:
+    """``all_threads``: report any thread a test leaves running (EI405), not only TensorFlow's."""
+
+    def __init__(self, all_threads: bool = False) -> None:
+        self.all_threads = all_threads
+        self._reported_threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+        self._reported_files: set[str] = set()
+        _tf.instrument_writers(self._created)
+
+    @pytest.hookimpl
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        """Note the test's ``tmp_path`` (if it asked for one): open files are looked for under it."""
+        scope = scopes.current()
+        funcargs: dict[str, Any] = getattr(item, "funcargs", {})
+        tmp_path = funcargs.get("tmp_path")
+        if scope is not None and scope.owner == item.nodeid and tmp_path is not None:
+            scope.stash[_TMP] = str(tmp_path)
+
+    def _created(self, writer: Any, api: str) -> None:
+        scope = scopes.current()
+        if scope is None:
+            return
+        record = _Writer(api, _tf.writer_logdir(writer, api), _sites.user_stack(3))
+        if api == _tf.V1:
+            record.strong = writer
+        else:
+            record.weak = weakref.ref(writer)
+        scope.stash.setdefault(_WRITERS, []).append(record)
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_snapshot(self, scope: Scope) -> None:
+        scope.stash[_THREADS] = frozenset(threading.enumerate())
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_find_leaks(self, scope: Scope) -> Sequence[Leak]:
+        before = scope.stash.get(_THREADS, None)
+        records = scope.stash.get(_WRITERS, None) or []
+        if before is None:
+            return []
+        new_threads = [t for t in threading.enumerate() if t not in before]
+        if not records and not new_threads:  # a clean test: ~2 us
+            return []
+        new_threads = [t for t in new_threads if t not in self._reported_threads and not isinstance(t, _DUMMY)]
+        if not records and not new_threads:
+            return []
+        scope.stash[_WRITERS] = []  # judged once; drop the strong references
+        leaks, owned = _writer_leaks(scope, records)
+        leaks.extend(self._thread_leaks(scope, [t for t in new_threads if t not in owned]))
+        leaks.extend(self._file_leaks(scope, records))
+        return leaks
+
+    def _thread_leaks(self, scope: Scope, threads: list[threading.Thread]) -> list[Leak]:
+        leaks = []
+        for thread in threads:
+            origin = _tf.thread_origin(thread)
+            if origin is None and not self.all_threads:
+                continue
+            thread.join(_GRACE)  # one finishing right now (a stopped queue runner) is not left running
+            if not thread.is_alive():
+                continue
+            self._reported_threads.add(thread)
+            stack = _tf.thread_site(thread)
+            if origin is not None:
+                what = f"thread {thread.name!r} ({origin}) is still running"
+                leaks.append(Leak(TF_THREAD, scope.owner, what, stack[0] if stack else None, stack))
+            else:
+                what = f"thread {thread.name!r} ({_tf.thread_target(thread)}) is still running"
+                leaks.append(Leak(THREAD, scope.owner, what))
+        return leaks
+
+    def _file_leaks(self, scope: Scope, records: list[_Writer]) -> list[Leak]:
+        roots = {os.path.realpath(record.logdir) for record in records if record.logdir != "?"}
+        tmp = scope.stash.get(_TMP, None)
+        if tmp is not None:
+            roots.add(os.path.realpath(tmp))
+        if not roots:
+            return []
+        files = _tf.open_files()
+        if files is None:  # no /proc/self/fd (macOS, Windows): skipped
+            return []
+        prefixes = tuple(root.rstrip(os.sep) + os.sep for root in roots)
+        found = sorted(
+            {
+                path
+                for path in files
+                # Event files are the writers' (EI401/EI402, or a wider fixture's writer).
+                if path.startswith(prefixes) and not os.path.basename(path).startswith(_EVENT_FILE)
+            }
+            - self._reported_files
+        )
+        if not found:
+            return []
+        self._reported_files.update(found)
+        shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+        return [Leak(OPEN_FILE, scope.owner, f"{len(found)} file(s) still open: {shown}", handle=found)]
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_cleanup(self, leaks: Sequence[Leak]) -> None:
+        for leak in leaks:
+            if leak.kind is OPEN_WRITER or leak.kind is CACHED_WRITER:
+                freed = _tf.close_writers(leak.handle)
+                for key, count in freed.items():
+                    leak.freed[key] = leak.freed.get(key, 0) + count
+
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_still_in_place(self, leak: Leak) -> bool | None:
+        if leak.origin is not self or leak.kind is not OPEN_WRITER:
+            return None
+        return not all(_tf.writer_closed(writer) for writer, _api in leak.handle)
+
+
+def _writer_leaks(scope: Scope, records: list[_Writer]) -> tuple[list[Leak], set[threading.Thread]]:
+    """EI401 for each writer the scope left open, one EI402 for the writers TF cached for it; and the
+    threads of all its writers (reported through their writers, not as threads)."""
+    cached = _tf.cached_writers()
+    leaks = []
+    owned: set[threading.Thread] = set()
+    tidy: list[tuple[Any, str]] = []
+    tidy_dirs: list[str] = []
+    freed: dict[str, int] = {}
+    for record in records:
+        writer = record.get()
+        if writer is None:  # a v2 writer garbage collected: closed
+            continue
+        thread = _tf.writer_thread(writer, record.api)
+        if thread is not None:
+            owned.add(thread)
+        by = _tf.tidied_by(writer)
+        if by is not None:  # a model_dir fixture's teardown closed it already: count it as tidied
+            tidy_dirs.append(record.logdir)
+            for key, count in by[1].items():
+                freed[key] = freed.get(key, 0) + count
+            continue
+        if _tf.writer_closed(writer):
+            continue
+        if id(writer) in cached:
+            tidy.append((writer, record.api))
+            tidy_dirs.append(record.logdir)
+            continue
+        holds = "its event file and an EventLoggerThread" if thread is not None else "its event file"
+        what = f"{record.api} on {record.logdir} is still open (it holds {holds})"
+        where = record.stack[0] if record.stack else None
+        leaks.append(Leak(OPEN_WRITER, scope.owner, what, where, record.stack, handle=[(writer, record.api)]))
+    if tidy_dirs:
+        what = f"{len(tidy_dirs)} summary writer(s) TensorFlow cached in FileWriterCache: {', '.join(tidy_dirs)}"
+        leaks.append(Leak(CACHED_WRITER, scope.owner, what, handle=tidy, freed=freed))
+    return leaks, owned
