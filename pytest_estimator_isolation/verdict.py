@@ -47,23 +47,7 @@ class Finding:
 
     @classmethod
     def of(cls, leak: Leak, outcome: Outcome, cleaned: bool) -> Finding:
-        return cls(
-            code=leak.kind.code,
-            kind=leak.kind.name,
-            severity=leak.kind.severity,
-            owner=leak.owner,
-            what=leak.what,
-            fix=leak.kind.fix,
-            outcome=outcome,
-            cleaned=cleaned,
-            where=leak.where,
-            stack=leak.stack,
-            check=leak.check,
-            subject=leak.subject,
-            others=leak.others,
-            covered_by=leak.covered_by,
-            freed=dict(leak.freed),
-        )
+        return cls.from_dict({**leak.to_dict(), "outcome": outcome, "cleaned": cleaned, "freed": leak.freed})
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
