@@ -402,3 +402,45 @@ def test_estimator_fixtures_and_tf_own_sessions(pytester, run):
     result.stdout.no_fnmatch_line("*EI101*")
     result.stdout.no_fnmatch_line("*leaks still in place*")
     result.stdout.fnmatch_lines(["*tidied quietly*EI108 tf-internal-session*"])
+
+
+# Found on real suites (larq, DeepCTR): the reproducers, reduced.
+def test_keras_clear_session_in_graph_mode_is_not_a_default_graph_leak(pytester, run):
+    pytester.makepyfile(
+        KERAS_2
+        + """
+from tensorflow.python.eager import context
+
+
+@pytest.fixture
+def graph_mode():  # larq's conftest
+    with context.graph_mode():
+        sess = tf.compat.v1.Session()
+        with sess.as_default():
+            yield
+            tf.keras.backend.clear_session()  # re-adds Keras' learning-phase placeholder
+        sess.close()
+
+
+def test_builds_in_graph_mode(graph_mode):
+    assert tf.compat.v1.placeholder(tf.float32, shape=[1]).graph is tf.compat.v1.get_default_graph()
+"""
+    )
+    run("--estimator-isolation").assert_outcomes(passed=1)
+
+
+def test_in_warn_mode_a_leaked_mode_switch_is_not_blamed_again_on_the_tests_after_it(pytester, run):
+    pytester.makepyfile(
+        """
+        import tensorflow as tf
+
+        def test_a_disables_eager():
+            tf.compat.v1.disable_eager_execution()
+
+        def test_b_plain_tf2_code():
+            assert tf.constant([1.0, 2.0]).shape == (2,)
+        """
+    )
+    result = run("--estimator-isolation=warn", "-p", "no:randomly")
+    result.assert_outcomes(passed=2, warnings=1)
+    result.stdout.fnmatch_lines(["1 leak(s) in mode warn: 1 EI105 eager-mode | 1 warned"])

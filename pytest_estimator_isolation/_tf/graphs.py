@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 import weakref
@@ -98,10 +99,15 @@ def global_graph() -> Any:
     return None if ops is None else _global_graph(ops)
 
 
+# Keras 2's clear_session() in graph mode resets the default graph and puts its learning-phase
+# placeholder in the fresh one: Keras' own bookkeeping, made by the documented way to reset Keras.
+_KERAS_BOOKKEEPING = re.compile(r"keras_learning_phase(_\d+)?(/input)?$")
+
+
 def ops_since(graph: Any, since_version: int, limit: int = 5) -> tuple[int, list[Any]]:
     """How many ops were added to ``graph`` after ``since_version``, and the first ``limit`` of them
-    (``get_operations()`` lists ops in creation order)."""
-    added = graph.get_operations()[since_version:]
+    (``get_operations()`` lists ops in creation order); Keras' learning-phase placeholder is not counted."""
+    added = [op for op in graph.get_operations()[since_version:] if not _KERAS_BOOKKEEPING.match(op.name)]
     return len(added), added[:limit]
 
 
