@@ -7,7 +7,7 @@ import json
 import sys
 
 import pytest
-from conftest import requires_estimator, requires_tf
+from helpers import requires_estimator, requires_tf
 
 pytestmark = requires_tf
 
