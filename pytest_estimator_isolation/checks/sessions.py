@@ -2,8 +2,9 @@
 fixture) created and left open. Judged by what happens to each session, never by a ``gc`` scan: closed
 by code, or closed by its ``__del__`` when its last reference went (a local session at frame exit, e.g.
 ``with tf.compat.v1.Session().as_default():``) before the test was judged, it is gone before any later
-test runs, so it is not a leak; one still open when the test is judged is. Sessions Keras caches for itself (EI107) and sessions TF's Estimator left open when a
-call failed (EI108) are not the test's doing: they are closed after it and counted."""
+test runs, so it is not a leak; one still open when the test is judged is. Sessions Keras caches for
+itself (EI107) and sessions TF's Estimator left open when a call failed (EI108) are not the test's
+doing: they are closed after it and counted."""
 
 from __future__ import annotations
 
