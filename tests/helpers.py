@@ -19,8 +19,9 @@ requires_estimator = pytest.mark.skipif(not HAS_ESTIMATOR, reason="needs tf.esti
 requires_xdist = pytest.mark.skipif(not HAS_XDIST, reason="needs pytest-xdist")
 requires_randomly = pytest.mark.skipif(not HAS_RANDOMLY, reason="needs pytest-randomly")
 
-# The inner runs must not be shuffled or cached by plugins of the outer environment.
-QUIET = ("-p", "no:randomly", "-p", "no:cacheprovider")
+# The inner runs must not be shuffled or cached by plugins of the outer environment, and their warning
+# counts are the plugin's own (TF 2.12 warns about a deprecated module at import).
+QUIET = ("-p", "no:randomly", "-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning")
 
 # A TF-free check for the baseline's machinery: every test whose name contains "leaky" leaks a
 # "stray-file", at a made-up creation site. Deterministic in any order, process or shard.

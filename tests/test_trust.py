@@ -107,8 +107,9 @@ def test_learning_phase_left_set():
 
 
 def test_learning_phase_unset_again():
-    from keras.src import backend
+    import importlib.util
 
+    backend = importlib.import_module("keras.src.backend" if importlib.util.find_spec("keras.src") else "keras.backend")
     assert not backend.global_learning_phase_is_set()
 """
     )
@@ -247,14 +248,14 @@ def test_a_leak_left_in_place_is_not_blamed_again_on_the_fixtures_around_it(pyte
             tf.compat.v1.disable_eager_execution()
 
         class TestInClass(unittest.TestCase):
-            def test_ops_in_default_graph(self):
-                tf.constant(1.0)
+            def test_sets_floatx(self):
+                tf.keras.backend.set_floatx("float64")
         """
     )
     result = run("--estimator-isolation=warn", "--estimator-isolation-report=report.json", "-p", "no:randomly")
     result.assert_outcomes(passed=2, warnings=2)
-    owners = sorted((leak["owner"].split("::", 1)[1], leak["code"]) for leak in _report(pytester)["leaks"])
-    assert owners == [("TestInClass::test_ops_in_default_graph", "EI102"), ("test_disables_eager", "EI105")]
+    owners = sorted((leak["owner"].split("::", 1)[-1], leak["code"]) for leak in _report(pytester)["leaks"])
+    assert owners == [("TestInClass::test_sets_floatx", "EI301"), ("test_disables_eager", "EI105")]
 
 
 def test_polluters_are_rechecked_and_only_kinds_that_can_cause_failures_are_named(pytester, run):
@@ -385,10 +386,9 @@ def test_estimator_fixtures_and_tf_own_sessions(pytester, run):
             with pytest.raises(TypeError, match="make_estimator binds the run_config fixture"):
                 make_estimator(model_fn(1), config=run_config)
 
-        def test_restore_fails(make_estimator):
+        def test_restore_fails(make_estimator):  # fails: pytest keeps the traceback, and TF's session
             make_estimator(model_fn(1)).train(input_fn, steps=1)
-            with pytest.raises(tf.errors.NotFoundError):  # a renamed variable: TF never closes its session
-                make_estimator(model_fn(1, name="renamed")).train(input_fn, steps=1)
+            make_estimator(model_fn(1, name="renamed")).train(input_fn, steps=1)  # a renamed variable
 
         def test_temp_dir():
             tf.estimator.Estimator(model_fn(1))
@@ -398,7 +398,9 @@ def test_estimator_fixtures_and_tf_own_sessions(pytester, run):
         """
     )
     result = run("--estimator-isolation=warn", "-p", "no:randomly")
-    result.assert_outcomes(passed=3, failed=1, warnings=1)
+    outcomes = result.parseoutcomes()
+    assert (outcomes["passed"], outcomes["failed"]) == (2, 2)
+    result.stdout.fnmatch_lines(["*NotFoundError*"])
     result.stdout.no_fnmatch_line("*EI101*")
     result.stdout.no_fnmatch_line("*leaks still in place*")
     result.stdout.fnmatch_lines(["*tidied quietly*EI108 tf-internal-session*"])

@@ -18,7 +18,6 @@ from ..leaks import Leak
 from ..scopes import Scope
 
 _BEFORE = pytest.StashKey[_tf.GraphState]()
-_STARTED_EAGER = pytest.StashKey["bool | None"]()
 
 
 class GraphsCheck:
@@ -28,10 +27,8 @@ class GraphsCheck:
     @pytest.hookimpl
     def pytest_estimator_isolation_snapshot(self, scope: Scope) -> None:
         scope.stash[_BEFORE] = _tf.graph_state()
-        eager = _tf.eager_default()
-        scope.stash[_STARTED_EAGER] = eager
         if self._suite_eager is None and scope.kind == "test":
-            self._suite_eager = eager
+            self._suite_eager = _tf.eager_default()
 
     @pytest.hookimpl
     def pytest_estimator_isolation_find_leaks(self, scope: Scope) -> Sequence[Leak]:
@@ -40,10 +37,10 @@ class GraphsCheck:
         if after == before:
             return []
         leaks = [*_contexts(scope, before, after), *_default_graph(scope, before, after)]
-        if self._suite_eager and scope.stash.get(_STARTED_EAGER, True) is False:
-            # The suite runs eagerly, but an earlier test left eager execution off (EI105, reported on
-            # it and left in place: warn mode, or allowed): what this test builds lands in the default
-            # graph only because of that leak.
+        if self._suite_eager and _tf.eager_default() is False:
+            # The suite runs eagerly, but eager execution is off: whoever switched it off has its EI105
+            # (this scope, or an earlier test that left it in place: warn mode, an allowed kind). What
+            # lands in the default graph meanwhile is that leak's consequence, not a leak of its own.
             leaks = [leak for leak in leaks if leak.kind not in (GRAPH_OPS, GRAPH_FINALIZED)]
         if _tf.is_tf_testcase(scope.cls):
             leaks = [_under_contract(leak) if leak.kind in (GRAPH_OPS, GRAPH_FINALIZED) else leak for leak in leaks]
