@@ -446,31 +446,3 @@ def test_in_warn_mode_a_leaked_mode_switch_is_not_blamed_again_on_the_tests_afte
     result = run("--estimator-isolation=warn", "-p", "no:randomly")
     result.assert_outcomes(passed=2, warnings=1)
     result.stdout.fnmatch_lines(["1 leak(s) in mode warn: 1 EI105 eager-mode | 1 warned"])
-
-
-def test_a_session_its_last_reference_closed_before_the_test_ended_is_not_a_leak(pytester, run):
-    pytester.makepyfile(
-        """
-        import pytest
-        import tensorflow as tf
-        from tensorflow.python.eager import context
-
-        kept = []
-
-        @pytest.fixture
-        def graph_mode():  # larq's conftest: the session is closed by refcounting at frame exit
-            with context.graph_mode():
-                with tf.compat.v1.Session().as_default():
-                    yield
-                    tf.compat.v1.reset_default_graph()
-
-        def test_in_graph_mode(graph_mode):
-            tf.compat.v1.placeholder(tf.float32, [1])
-
-        def test_keeps_one_open():
-            kept.append(tf.compat.v1.Session())
-        """
-    )
-    result = run("--estimator-isolation", "-p", "no:randomly")
-    result.assert_outcomes(passed=2, errors=1)
-    result.stdout.fnmatch_lines(["*ERROR at teardown of test_keeps_one_open*"])

@@ -1,10 +1,8 @@
 """EI101, EI107, EI108: ``tf.compat.v1.Session`` / ``InteractiveSession`` objects the test (or scoped
-fixture) created and left open. Judged by what happens to each session, never by a ``gc`` scan: closed
-by code, or closed by its ``__del__`` when its last reference went (a local session at frame exit, e.g.
-``with tf.compat.v1.Session().as_default():``) before the test was judged, it is gone before any later
-test runs, so it is not a leak; one still open when the test is judged is. Sessions Keras caches for
-itself (EI107) and sessions TF's Estimator left open when a call failed (EI108) are not the test's
-doing: they are closed after it and counted."""
+fixture) created and did not close. Judged when they are created and closed, not by a ``gc`` scan: a
+session that only garbage collection closed counts as unclosed, as Python's ``ResourceWarning`` treats
+an unclosed file. Sessions Keras caches for itself (EI107) and sessions TF's Estimator left open when a
+call failed (EI108) are not the test's doing: they are closed after it and counted."""
 
 from __future__ import annotations
 
@@ -70,7 +68,7 @@ class SessionsCheck:
         records = scope.stash.get(_RECORDS, None)
         if not records:
             return []
-        leaks = [self._leak(scope, record) for record in records.values() if record.state == "open"]
+        leaks = [self._leak(scope, record) for record in records.values() if record.state != "closed"]
         records.clear()
         return leaks
 
@@ -84,6 +82,8 @@ class SessionsCheck:
                 f"{record.type_name} TensorFlow opened inside a failed Estimator train/evaluate (its "
                 "SessionManager does not close it when restoring a checkpoint fails): closed after the test"
             )
+        elif record.state == "collected":
+            what = f"{record.type_name} was never closed (garbage collection closed it after the {scope.kind})"
         elif record.type_name == "InteractiveSession":
             what = (
                 "InteractiveSession is still open: it stays the default session for every later test "
