@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,27 @@ HAS_ESTIMATOR = importlib.util.find_spec("tensorflow_estimator") is not None
 HAS_XDIST = importlib.util.find_spec("xdist") is not None
 HAS_RANDOMLY = importlib.util.find_spec("pytest_randomly") is not None
 
+
+def _keras2() -> bool:
+    """Whether tf.keras is Keras 2 (keras 2.x up to TF 2.15, or tf_keras with TF_USE_LEGACY_KERAS=1),
+    without importing TF here."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        if os.environ.get("TF_USE_LEGACY_KERAS", "").lower() in ("1", "true"):
+            return version("tf-keras").startswith("2")
+        return version("keras").startswith("2")
+    except PackageNotFoundError:
+        return False
+
+
+HAS_KERAS2 = HAS_TF and _keras2()
+
 requires_tf = pytest.mark.skipif(not HAS_TF, reason="needs tensorflow")
 requires_estimator = pytest.mark.skipif(not HAS_ESTIMATOR, reason="needs tf.estimator (TensorFlow <= 2.15)")
 requires_xdist = pytest.mark.skipif(not HAS_XDIST, reason="needs pytest-xdist")
 requires_randomly = pytest.mark.skipif(not HAS_RANDOMLY, reason="needs pytest-randomly")
+requires_keras2 = pytest.mark.skipif(not HAS_KERAS2, reason="needs Keras 2 as tf.keras (graph mode, learning phase)")
 
 # The inner runs must not be shuffled or cached by plugins of the outer environment, and their warning
 # counts are the plugin's own (TF 2.12 warns about a deprecated module at import).

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import requires_estimator, requires_tf
+from helpers import requires_estimator, requires_keras2, requires_tf
 
 pytestmark = requires_tf
 
@@ -90,6 +90,7 @@ def test_fit_in_a_private_graph():
 
 
 @pytest.mark.parametrize("keras_reset", [False, True])
+@requires_keras2
 def test_keras_cached_session_in_a_graph_mode_suite_is_not_the_tests_fault(pytester, run, keras_reset):
     pytester.makeconftest("import tensorflow as tf\ntf.compat.v1.disable_eager_execution()\n")
     pytester.makepyfile(KERAS_2 + FIT_IN_A_PRIVATE_GRAPH)
@@ -102,6 +103,7 @@ def test_keras_cached_session_in_a_graph_mode_suite_is_not_the_tests_fault(pytes
         result.stdout.fnmatch_lines(["tidied quietly after 1 test(s) (TF's own state, not failures): 1 EI107 keras-session"])
 
 
+@requires_keras2
 def test_keras_learning_phase_left_set_is_a_global_config_leak(pytester, run):
     pytester.makepyfile(
         KERAS_2
@@ -410,6 +412,7 @@ def test_estimator_fixtures_and_tf_own_sessions(pytester, run):
 
 
 # Found on real suites (larq, DeepCTR): the reproducers, reduced.
+@requires_keras2
 def test_keras_clear_session_in_graph_mode_is_not_a_default_graph_leak(pytester, run):
     pytester.makepyfile(
         KERAS_2
