@@ -74,6 +74,10 @@ class Hooks:
                 kinds.append(kind)
         return kinds
 
+    def any_check(self) -> bool:
+        """Whether any check is registered (none until the suite imports TF, unless a user adds one)."""
+        return bool(self._hook.pytest_estimator_isolation_find_leaks.get_hookimpls())
+
     def known(self) -> dict[str, LeakKind]:
         """Every kind the checks declare, by name and by code."""
         return {key: kind for kind in self.kinds() for key in (kind.name, kind.code)}

@@ -27,6 +27,7 @@ _FINDINGS = pytest.StashKey[list[Finding]]()
 _JUDGED = pytest.StashKey[bool]()
 _RAN = pytest.StashKey[bool]()  # the test's body ran (not skipped at setup): its teardown judged it
 _JUDGED_FIXTURES = pytest.StashKey[list[str]]()  # scoped fixtures judged in full at this test's teardown
+_NOTHING = Settlement(None, ())
 
 # pytest's own names for the fixtures behind xunit setups, and what users call them.
 _XUNIT = (
@@ -90,6 +91,9 @@ class Checker:
             policy = item.stash[_POLICY] = self._policy(item)
         if policy.mode == "off":
             return
+        if not self._hooks.any_check():  # nothing to look at (no TF yet): judged clean, for free
+            item.stash[_JUDGED] = True
+            return
         scope = Scope(owner=item.nodeid, kind="test", cls=getattr(item, "cls", None))
         item.stash[_SCOPE] = scope
         self._hooks.snapshot(scope)
@@ -102,7 +106,10 @@ class Checker:
         """Judge the test (if a fixture teardown did not already), and say what it gets."""
         self._judge_test(item)
         findings = item.stash.get(_FINDINGS, [])
-        return settle(findings, problems.take(), self._verbose, item.nodeid)
+        pending = problems.take()
+        if not findings and not pending:
+            return _NOTHING
+        return settle(findings, pending, self._verbose, item.nodeid)
 
     def leave_test(self) -> None:
         self._item = None

@@ -156,9 +156,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    from . import _tf
-
-    _tf.uninstall()
+    tf_facade = sys.modules.get(f"{__package__}._tf")  # imported only if the suite imported TF
+    if tf_facade is not None:
+        tf_facade.uninstall()
+    _imports.uninstall()
     problems.reset()
     scopes.clear()
 
