@@ -10,14 +10,13 @@ it is recorded against that wrapper's check.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 
-from . import problems
+from . import _imports, problems
 from .kinds import CHECK_ERROR
 from .leaks import Leak, LeakKind
 from .scopes import Scope
@@ -32,8 +31,7 @@ class _Crash:
 
     def text(self) -> str:
         short = self.hook.removeprefix("pytest_estimator_isolation_")
-        tf = getattr(sys.modules.get("tensorflow"), "__version__", None)
-        return f"check {self.check!r} crashed in {short} on TF {tf}: {self.exc!r}"
+        return f"check {self.check!r} crashed in {short} on TF {_imports.loaded_version()}: {self.exc!r}"
 
 
 class Hooks:

@@ -77,6 +77,13 @@ def _report(name: str, exc: BaseException) -> None:
     problems.report(f"instrumenting {name} failed: {exc!r}")
 
 
+def loaded_version(name: str = "tensorflow") -> str | None:
+    """The ``__version__`` of a module the suite already imported (None if it has not): asked by the
+    header, the reports and crash messages, none of which may import TF or the TF facade for it."""
+    found = getattr(sys.modules.get(name), "__version__", None)
+    return found if isinstance(found, str) else None
+
+
 def when_imported(name: str, callback: Callback) -> None:
     """Call ``callback(module)`` now if ``name`` is imported, else right after its first import."""
     global _watcher

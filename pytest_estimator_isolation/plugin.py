@@ -150,9 +150,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: the controller's report adds these up
         workeroutput[report.SECONDS_KEY] = _seconds(session.config)
-        from . import _tf
-
-        workeroutput[report.TF_KEY] = _tf.version()
+        workeroutput[report.TF_KEY] = _imports.loaded_version()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -198,9 +196,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     mode = config.stash[SETTINGS].mode
     if mode == "off":
         return None
-    from . import _tf
-
-    tf = _tf.version()
+    tf = _imports.loaded_version()
     return f"estimator-isolation: {mode} (TensorFlow {tf if tf else 'not imported yet'})"
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from . import _imports
 from .baseline import write_atomically
 from .gate import Gate
 from .options import Settings
@@ -139,29 +140,28 @@ class Collector:
         return [f.to_dict() for f in self.leaks]
 
     def as_json(self) -> dict[str, Any]:
-        from . import _tf
-
-        leaks = self.leaks
+        entries = self._entries()
         return {
             "schema": REPORT_SCHEMA,
             "run": {
                 "mode": self.settings.mode,
                 "pytest": pytest.__version__,
                 "python": ".".join(map(str, sys.version_info[:3])),
-                "tensorflow": _tf.version() or self.tensorflow,
+                "tensorflow": _imports.loaded_version() or self.tensorflow,
                 "platform": sys.platform,
             },
-            "counts": dict(Counter(f.outcome for f in leaks)),
+            "counts": dict(Counter(e["outcome"] for e in entries)),
             "check_seconds": {check: round(spent, 6) for check, spent in sorted(self.seconds.items())},
-            "leaks": [f.to_dict() for f in leaks],
+            "leaks": entries,
             "tidied": tidied_summary(self.findings),
-            "fixed": [entry.to_json() for entry in self.gate.fixed(self._entries())],
+            "fixed": [entry.to_json() for entry in self.gate.fixed(entries)],
         }
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        fixed = self.gate.fixed(self._entries())
         leaks = self.leaks
+        entries = [f.to_dict() for f in leaks]
+        fixed = self.gate.fixed(entries)
         tidied = tidied_summary(self.findings)
         if not leaks and not fixed and not tidied["kinds"] and not self.gate.note:
             return
@@ -177,7 +177,7 @@ class Collector:
                 text = format_leak(finding, verbose) if verbose else f"{finding.code} {finding.kind}: {finding.what}"
                 tr.write_line(f"  [{finding.outcome}] " + text.replace("\n", "\n    "))
         if leaks:
-            tr.write_line(counts_line(self._entries(), self.settings.mode))
+            tr.write_line(counts_line(entries, self.settings.mode))
         if tidied["kinds"]:
             tr.write_line(format_tidied(tidied))
         for done in fixed:

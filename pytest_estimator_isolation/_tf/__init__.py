@@ -115,7 +115,6 @@ def install() -> None:
 
 
 def uninstall() -> None:
-    """The run is over: its listeners stop hearing TF, pending import callbacks are dropped (patches
-    already made stay; they call no one until the next run listens)."""
+    """The run is over: its listeners stop hearing TF (patches already made stay; they call no one until
+    the next run listens). Pending import callbacks are :func:`.._imports.uninstall`'s to drop."""
     forget_listeners()
-    _imports.uninstall()

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from .. import problems
+from .. import _imports, problems
 
 _OPS = "tensorflow.python.framework.ops"
 _CONTEXT = "tensorflow.python.eager.context"
@@ -41,9 +41,7 @@ def emit(event: str, *args: Any) -> None:
 
 
 def version() -> str | None:
-    tf = sys.modules.get("tensorflow")
-    found = getattr(tf, "__version__", None)
-    return found if isinstance(found, str) else None
+    return _imports.loaded_version("tensorflow")
 
 
 def _module(name: str) -> Any:
