@@ -100,7 +100,9 @@ def test_keras_cached_session_in_a_graph_mode_suite_is_not_the_tests_fault(pytes
     if keras_reset:  # cleared before the checks look: nothing left to tidy
         result.stdout.no_fnmatch_line("*EI107*")
     else:
-        result.stdout.fnmatch_lines(["tidied quietly after 1 test(s) (TF's own state, not failures): 1 EI107 keras-session"])
+        result.stdout.fnmatch_lines(
+            ["tidied quietly after 1 test(s) (TF's own state, not failures): 1 EI107 keras-session"]
+        )
 
 
 @requires_keras2

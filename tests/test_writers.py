@@ -169,9 +169,7 @@ def test_any_thread_check_is_opt_in(writers_suite, run) -> None:
     assert "EI405" not in codes
     result = run("--estimator-isolation=warn", "--estimator-isolation-threads=all", "-k", "plain_thread")
     result.assert_outcomes(passed=1, warnings=1)
-    result.stdout.fnmatch_lines(
-        ["*EI405 thread: thread 'plain-waiter' (threading.Event.wait) is still running*"]
-    )
+    result.stdout.fnmatch_lines(["*EI405 thread: thread 'plain-waiter' (threading.Event.wait) is still running*"])
 
 
 def test_a_bad_threads_value_is_a_usage_error(pytester: pytest.Pytester) -> None:

@@ -165,7 +165,6 @@ class WritersCheck:
                 for key, count in freed.items():
                     leak.freed[key] = leak.freed.get(key, 0) + count
 
-
     @pytest.hookimpl
     def pytest_estimator_isolation_still_in_place(self, leak: Leak) -> bool | None:
         if leak.origin is not self or leak.kind is not OPEN_WRITER:
