@@ -56,6 +56,7 @@ class Checker:
         self._known: dict[str, LeakKind] | None = None
         self._item: pytest.Item | None = None
         self._tearing_down = False
+        self._judging = False  # until some check exists: then start()
         self._fixtures: dict[int, _Fixture] = {}  # by id(fixturedef), while set up
         self._left: list[tuple[Leak, Finding]] = []  # leaks still in place, newest last
 
@@ -85,6 +86,20 @@ class Checker:
     def begin_test(self, item: pytest.Item) -> None:
         self._item = item
         self._tearing_down = False
+        if self._judging:
+            self._begin(item)
+
+    def start(self) -> None:
+        """Some check exists now (TensorFlow was imported): judge every test from here on. A test
+        running now is judged on what it does from now on, under the scoped fixtures being set up."""
+        self._judging = True
+        if self._item is not None:
+            self._begin(self._item, bottom=True)
+
+    def any_check(self) -> bool:
+        return self._hooks.any_check()
+
+    def _begin(self, item: pytest.Item, bottom: bool = False) -> None:
         item.stash[_FINDINGS] = []
         policy = item.stash.get(_POLICY, None)
         if policy is None:  # an item pytest_collection_modifyitems did not see
@@ -93,9 +108,8 @@ class Checker:
             return
         scope = Scope(owner=item.nodeid, kind="test", cls=getattr(item, "cls", None))
         item.stash[_SCOPE] = scope
-        if self._hooks.any_check():  # none until TF is imported: one imported in the test finds no snapshot
-            self._hooks.snapshot(scope)
-        scopes.push(scope)
+        self._hooks.snapshot(scope)
+        scopes.push(scope, bottom=bottom)
 
     def teardown_started(self) -> None:
         self._tearing_down = True
@@ -110,7 +124,10 @@ class Checker:
         return settle(findings, pending, self._verbose, item.nodeid)
 
     def leave_test(self) -> None:
-        self._item = None
+        item, self._item = self._item, None
+        scope = item.stash.get(_SCOPE, None) if item is not None else None
+        if scope is not None:  # not judged (TF first imported in its teardown): no longer the owner
+            scopes.pop(scope)
 
     def findings(self, item: pytest.Item) -> list[Finding]:
         return item.stash.get(_FINDINGS, [])
@@ -186,7 +203,7 @@ class Checker:
 
     def _judge(self, scope: Scope, policy: Policy, carried: set[str] | frozenset[str] = frozenset()) -> list[Finding]:
         """Find what ``scope`` leaked, undo what the policy says to, and give each leak its outcome."""
-        if not self._hooks.any_check():
+        if not self._judging:
             return []
         if policy.mode == "off":
             self._hooks.find_leaks(scope)  # let record-keeping checks drop what they kept for it

@@ -21,7 +21,7 @@ from .annotations import Annotations
 from .baseline import Baseline
 from .fixtures import copy_model_dir, keras_clean, make_estimator, model_dir, run_config, tf_graph, tf_session
 from .leaks import EstimatorIsolationWarning
-from .verdict import Settlement
+from .verdict import Policy, Settlement
 
 if TYPE_CHECKING:  # the checks and the TF facade are imported only when some test is checked
     from .checker import Checker
@@ -36,6 +36,7 @@ _WORKER_USAGE_ERROR = pytest.StashKey[str]()  # in the xdist controller: a worke
 USAGE_KEY = "estimator_isolation_usage_error"  # in xdist's workeroutput
 
 REGISTRY_NAME = "estimator-isolation-model-dirs.jsonl"
+_JUDGING = "estimator_isolation_judging"
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -84,21 +85,31 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _enable(config: pytest.Config) -> Checker:
-    """Start checking: the per-test hooks now, the built-in checks once TensorFlow is imported."""
+    """Start checking: follow the tests and their scoped fixtures now; judge them once TensorFlow is
+    imported (a suite that never imports it pays one hook wrapper per test, and one per fixture set up)."""
     checker = config.stash.get(CHECKER, None)
     if checker is None:
         from .checker import Checker
 
         checker = config.stash[CHECKER] = Checker(config, config.stash[SETTINGS], config.stash[BASELINE])
-        config.pluginmanager.register(PerTest(checker), "estimator_isolation_per_test")
+        config.pluginmanager.register(Following(checker), "estimator_isolation_following")
         _imports.when_imported("tensorflow", lambda _module: _register_checks(config))
     return checker
+
+
+def _start_judging(config: pytest.Config) -> None:
+    """Some check exists: judge every test from now on, the running one (if any) included."""
+    if not config.pluginmanager.has_plugin(_JUDGING):
+        checker = config.stash[CHECKER]
+        config.pluginmanager.register(Judging(checker), _JUDGING)
+        checker.start()
 
 
 def _register_checks(config: pytest.Config) -> None:
     from . import _tf
     from .checks import builtin
 
+    _start_judging(config)  # first: a problem instrumenting TF below is delivered on the running test
     _tf.install()
     roots, registry, worker = _temp_roots(config)
     checks = builtin(
@@ -175,7 +186,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         kinds = functools.cache(Hooks(config.pluginmanager).known)
 
     try:
-        policies = [markers.policy(item, default, kinds) for item in items]
+        parents: dict[markers.Node, Policy] = {}
+        policies = [markers.policy(item, default, kinds, parents) for item in items]
     except pytest.UsageError as exc:
         workeroutput = getattr(config, "workeroutput", None)
         if workeroutput is None:
@@ -190,6 +202,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         checker = _enable(config)
     if checker is not None:
         checker.prepare(items, policies)
+        if checker.any_check():  # a check of the user's own, in a suite that may never import TF
+            _start_judging(config)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -225,9 +239,9 @@ class KerasReset:
 _SITE = re.compile(r"^(?P<path>.+):(?P<line>\d+) in ")
 
 
-class PerTest:
-    """The hooks around every test, registered only when some test is checked: a run without the
-    checks pays nothing per test. It only delivers what the checker and the verdict decided."""
+class Following:
+    """Which test runs, and which scoped fixtures are being set up: registered when some test is
+    checked, so that TensorFlow imported in the middle of a test finds who owns what it creates."""
 
     def __init__(self, checker: Checker) -> None:
         self.checker = checker
@@ -254,6 +268,14 @@ class PerTest:
             raise
         self.checker.fixture_ready(fixturedef, fixture)
         return result
+
+
+class Judging:
+    """The hooks that judge every test and deliver what the checker and the verdict decided,
+    registered once some check exists (the built-in ones when the suite imports TensorFlow)."""
+
+    def __init__(self, checker: Checker) -> None:
+        self.checker = checker
 
     @pytest.hookimpl
     def pytest_fixture_post_finalizer(self, fixturedef: pytest.FixtureDef[Any]) -> None:

@@ -32,8 +32,13 @@ def current() -> Scope | None:
     return _active[-1] if _active else None
 
 
-def push(scope: Scope) -> None:
-    _active.append(scope)
+def push(scope: Scope, bottom: bool = False) -> None:
+    """Make ``scope`` the owner of what is created from now on; ``bottom``: only once the scopes
+    active now (fixtures being set up inside it) are done."""
+    if bottom:
+        _active.insert(0, scope)
+    else:
+        _active.append(scope)
 
 
 def pop(scope: Scope) -> None:

@@ -153,3 +153,54 @@ def test_parametrized_module_fixture_switching_params_does_not_judge_the_next_te
     result = run("--estimator-isolation", "-v")
     result.assert_outcomes(passed=4, errors=2)
     result.stdout.fnmatch_lines(["*::test_leaks[[]1[]] ERROR*", "*::test_leaks[[]2[]] ERROR*"])
+
+
+def test_tf_first_imported_in_a_scoped_fixture_is_owned_by_it(pytester, run):
+    # The plugin judges tests only once TF is imported; one imported in the middle of a test's setup
+    # still finds who owns what it creates: the fixture being set up, or the test.
+    pytester.makepyfile(
+        test_a="""
+        import sys
+        import pytest
+
+        def test_before_tf():
+            assert "tensorflow" not in sys.modules
+
+        @pytest.fixture(scope="module")
+        def session():
+            import tensorflow as tf
+
+            with tf.compat.v1.Session(graph=tf.Graph()) as sess:
+                yield sess
+
+        @pytest.fixture(scope="module")
+        def forgotten(session):
+            import tensorflow as tf
+
+            yield tf.compat.v1.Session(graph=tf.Graph())
+
+        def test_uses(session, forgotten):
+            assert not session._closed
+        """,
+        test_b="""
+        KEPT = []
+
+        def test_leaks_its_own():
+            import tensorflow as tf
+
+            KEPT.append(tf.compat.v1.Session(graph=tf.Graph()))
+        """,
+    )
+    result = run("--estimator-isolation", "-rE", "-p", "no:randomly")
+    result.assert_outcomes(passed=3, errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_uses*",
+            "estimator-isolation: fixture 'forgotten' (module scope, test_a.py) leaked TensorFlow state*",
+            "*created at test_a.py:18 in forgotten",
+            "*ERROR at teardown of test_leaks_its_own*",
+            "estimator-isolation: test leaked TensorFlow state: EI101*",
+            "*created at test_b.py:6 in test_leaks_its_own",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*fixture 'session'*")

@@ -116,25 +116,25 @@ def test_bad_mode_names_its_source():
 
 
 class _Node:
-    """The part of a pytest node the markers are read from: marks nearest first, as pytest gives them."""
+    """The part of a pytest node the markers are read from: its own marks, and its parent."""
 
     nodeid = "t.py::test_x"
 
-    def __init__(self, *marks: pytest.MarkDecorator) -> None:
-        self.marks = [mark.mark for mark in marks]
-
-    def iter_markers(self, name: str):
-        return (mark for mark in self.marks if mark.name == name)
-
-    def get_closest_marker(self, name: str):
-        return next(self.iter_markers(name), None)
+    def __init__(self, *marks: pytest.MarkDecorator, parent: _Node | None = None) -> None:
+        self.own_markers = [mark.mark for mark in marks]
+        self.parent = parent
 
 
 def test_markers_on_test_and_module_combine():
-    module = pytest.mark.allow_leaks("EI102")
-    marked = _Node(pytest.mark.estimator_isolation("warn"), pytest.mark.allow_leaks("open-session"), module)
-    assert policy(marked, "strict", lambda: KNOWN) == Policy("warn", frozenset({"open-session", "default-graph-ops"}))
-    assert policy(_Node(module), "strict", lambda: KNOWN) == Policy("strict", frozenset({"default-graph-ops"}))
+    module = _Node(pytest.mark.allow_leaks("EI102"), pytest.mark.estimator_isolation("off"))
+    marked = _Node(pytest.mark.estimator_isolation("warn"), pytest.mark.allow_leaks("open-session"), parent=module)
+    plain = _Node(parent=module)
+    parents: dict = {}
+    assert policy(marked, "strict", lambda: KNOWN, parents) == Policy(
+        "warn", frozenset({"open-session", "default-graph-ops"})
+    )
+    assert policy(plain, "strict", lambda: KNOWN, parents) == Policy("off", frozenset({"default-graph-ops"}))
+    assert parents == {module: Policy("off", frozenset({"default-graph-ops"}))}
 
 
 def test_kinds_are_looked_up_only_when_a_marker_names_some():
@@ -148,7 +148,10 @@ def test_kinds_are_looked_up_only_when_a_marker_names_some():
     ("marker", "message"),
     [
         (pytest.mark.allow_leaks(["open-session"]), "takes kinds as separate strings*got ['open-session']"),
-        (pytest.mark.allow_leaks(), "allow_leaks() names no leak kind; known kinds: cached-summary-writer, check-error, "),
+        (
+            pytest.mark.allow_leaks(),
+            "allow_leaks() names no leak kind; known kinds: cached-summary-writer, check-error, ",
+        ),
         (pytest.mark.allow_leaks("open-sesame"), "got unknown leak kind 'open-sesame'; known kinds: "),
         (pytest.mark.allow_leaks("EI101", why="x"), "takes leak kinds only, got keyword arguments ['why']"),
         (pytest.mark.estimator_isolation("loud"), "invalid mode 'loud'"),
