@@ -59,6 +59,7 @@ class Checker:
         self._judging = False  # until some check exists: then start()
         self._fixtures: dict[int, _Fixture] = {}  # by id(fixturedef), while set up
         self._left: list[tuple[Leak, Finding]] = []  # leaks still in place, newest last
+        self.hook_seconds = 0.0  # spent in the plugin's per-test hooks, the checks included
 
     @property
     def seconds(self) -> dict[str, float]:

@@ -48,8 +48,10 @@ def merge(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
         key=lambda leak: (str(leak.get("nodeid")), str(leak.get("owner")), str(leak.get("code"))),
     )
     seconds: Counter[str] = Counter()
+    hooks = 0.0
     for report in reports:
         seconds.update(report.get("check_seconds") or {})
+        hooks += report.get("hook_seconds") or 0.0
     keys = dict.fromkeys(key for report in reports for key in report.get("run") or {})
     run = {key: _same([(report.get("run") or {}).get(key) for report in reports]) for key in keys}
     # A baseline entry is fixed when some shard ran every test it names clean, unless another shard's
@@ -65,6 +67,7 @@ def merge(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "run": {**run, "shards": len(reports)},
         "counts": dict(Counter(leak["outcome"] for leak in leaks)),
         "check_seconds": {check: round(spent, 6) for check, spent in sorted(seconds.items())},
+        "hook_seconds": round(hooks, 6),
         "leaks": leaks,
         "fixed": [fixed[key] for key in sorted(fixed)],
     }

@@ -12,6 +12,7 @@ import tempfile
 import warnings
 from collections.abc import Generator
 from pathlib import Path
+from time import perf_counter as _now
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -141,7 +142,7 @@ def _temp_roots(config: pytest.Config) -> tuple[list[str], Path | None, str]:
 
 def _seconds(config: pytest.Config) -> dict[str, float]:
     checker = config.stash.get(CHECKER, None)
-    return checker.seconds if checker is not None else {}
+    return {**checker.seconds, report.HOOKS_KEY: checker.hook_seconds} if checker is not None else {}
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -248,25 +249,35 @@ class Following:
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)  # tryfirst: snapshot before other plugins' setup work
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+        start = _now()
         self.checker.begin_test(item)
+        self.checker.hook_seconds += _now() - start
         try:
             return (yield)
         finally:
+            start = _now()
             self.checker.leave_test()
+            self.checker.hook_seconds += _now() - start
 
     @pytest.hookimpl(wrapper=True)
     def pytest_fixture_setup(
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
     ) -> Generator[None, Any, Any]:
+        start = _now()
         fixture = self.checker.fixture_starting(fixturedef, request)
+        self.checker.hook_seconds += _now() - start
         if fixture is None:
             return (yield)
         try:
             result = yield
         except BaseException:
+            start = _now()
             self.checker.fixture_failed(fixture)
+            self.checker.hook_seconds += _now() - start
             raise
+        start = _now()
         self.checker.fixture_ready(fixturedef, fixture)
+        self.checker.hook_seconds += _now() - start
         return result
 
 
@@ -279,7 +290,9 @@ class Judging:
 
     @pytest.hookimpl
     def pytest_fixture_post_finalizer(self, fixturedef: pytest.FixtureDef[Any]) -> None:
+        start = _now()
         self.checker.fixture_torn_down(fixturedef)
+        self.checker.hook_seconds += _now() - start
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:
@@ -287,11 +300,18 @@ class Judging:
         try:
             yield
         except BaseException:
-            self._deliver(item, self.checker.end_test(item), fail=False)
+            self._deliver(item, fail=False)
             raise
-        self._deliver(item, self.checker.end_test(item), fail=True)
+        self._deliver(item, fail=True)
 
-    def _deliver(self, item: pytest.Item, settlement: Settlement, fail: bool) -> None:
+    def _deliver(self, item: pytest.Item, fail: bool) -> None:
+        start = _now()
+        try:
+            self._deliver_settlement(item, self.checker.end_test(item), fail)
+        finally:
+            self.checker.hook_seconds += _now() - start
+
+    def _deliver_settlement(self, item: pytest.Item, settlement: Settlement, fail: bool) -> None:
         findings = self.checker.findings(item)
         if findings:
             item.user_properties.extend(report.junit_properties(findings))
@@ -307,6 +327,12 @@ class Judging:
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         rep = yield
+        start = _now()
+        self._report(item, call, rep)
+        self.checker.hook_seconds += _now() - start
+        return rep
+
+    def _report(self, item: pytest.Item, call: pytest.CallInfo[None], rep: pytest.TestReport) -> None:
         if call.when == "call":
             self.checker.body_ran(item, not rep.skipped or hasattr(rep, "wasxfail"))
         if rep.failed and call.when != "teardown":
@@ -325,7 +351,6 @@ class Judging:
                 # expected failure, and must fail the run like any other.
                 rep.outcome = "failed"
                 del rep.wasxfail
-        return rep
 
 
 def _warn_at(item: pytest.Item, text: str, where: str | None) -> None:

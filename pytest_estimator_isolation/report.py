@@ -23,6 +23,7 @@ from .verdict import Finding
 REPORT_SCHEMA = 1
 REPORT_ATTR = "estimator_isolation"
 SECONDS_KEY = "estimator_isolation_seconds"  # in xdist's workeroutput
+HOOKS_KEY = "(all per-test hooks)"  # among the seconds: the plugin's whole time per test, checks included
 TF_KEY = "estimator_isolation_tensorflow"  # in xdist's workeroutput: the controller never imports TF
 
 
@@ -141,6 +142,8 @@ class Collector:
 
     def as_json(self) -> dict[str, Any]:
         entries = self._entries()
+        checks = dict(self.seconds)
+        hooks = checks.pop(HOOKS_KEY, 0.0)
         return {
             "schema": REPORT_SCHEMA,
             "run": {
@@ -151,7 +154,8 @@ class Collector:
                 "platform": sys.platform,
             },
             "counts": dict(Counter(e["outcome"] for e in entries)),
-            "check_seconds": {check: round(spent, 6) for check, spent in sorted(self.seconds.items())},
+            "check_seconds": {check: round(spent, 6) for check, spent in sorted(checks.items())},
+            "hook_seconds": round(hooks, 6),
             "leaks": entries,
             "tidied": tidied_summary(self.findings),
             "fixed": [entry.to_json() for entry in self.gate.fixed(entries)],
