@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from types import ModuleType
 from typing import Any
 
@@ -17,6 +18,9 @@ _KERAS = ("keras", "tf_keras")  # Keras 3 (TF >= 2.16) or Keras 2 (tf.keras up t
 _NUMERICS = "tensorflow.python.debug.lib.check_numerics_callback"
 _OP_CALLBACKS = "tensorflow.python.framework.op_callbacks"
 _FRAMEWORK_CONFIG = "tensorflow.python.framework.config"
+
+
+Reader = Callable[[], Any]
 
 
 class Unavailable(LookupError):
@@ -34,19 +38,28 @@ def _equal(old: Any, new: Any) -> bool:
     return bool(old == new)
 
 
+def _bool(read: Reader) -> Reader:
+    """``bool(read())``; ``read`` itself if it returns a bool (one Python call less on every read)."""
+    return read if isinstance(read(), bool) else lambda: bool(read())
+
+
 @dataclass(frozen=True)
 class Setting:
-    """One process-wide TF/Keras setting. ``get()`` reads its value without importing or building anything
-    (or raises :class:`Unavailable` / ``AttributeError``); ``put(value)`` restores a value ``get`` returned.
-    ``undo`` tells the user how to set it back (``{old}``: the old value as ``show`` writes it)."""
+    """One process-wide TF/Keras setting. ``bind()`` finds the loaded modules and getters it lives in
+    (or raises :class:`Unavailable` / ``AttributeError``) and returns a reader of its current value;
+    ``get()`` does both. Neither imports nor builds anything. ``put(value)`` restores a value ``get``
+    returned. ``undo`` tells the user how to set it back (``{old}``: the old value as ``show`` writes it)."""
 
     name: str
     needs: str  # the module that must be loaded for the setting to exist
-    get: Callable[[], Any]
+    bind: Callable[[], Reader]
     put: Callable[[Any], None]
     undo: str
     show: Callable[[Any], str] = repr
     same: Callable[[Any, Any], bool] = _equal
+
+    def get(self) -> Any:
+        return self.bind()()
 
 
 # Where Keras keeps floatx/epsilon/image_data_format, as module globals: Keras 2.13+ and tf_keras,
@@ -56,12 +69,14 @@ _KERAS_CONFIG = ("{pkg}.src.backend_config", "{pkg}.backend_config", "{pkg}.src.
 _KERAS_GLOBAL = {"floatx": "_FLOATX", "epsilon": "_EPSILON", "image_data_format": "_IMAGE_DATA_FORMAT"}
 
 
-def _get_keras_option(pkg: str, option: str) -> Any:
+def _bind_keras_option(pkg: str, option: str) -> Reader:
+    attr = _KERAS_GLOBAL[option]
     for name in _KERAS_CONFIG:
         module = sys.modules.get(name.format(pkg=pkg))
-        if module is not None and hasattr(module, _KERAS_GLOBAL[option]):
-            return getattr(module, _KERAS_GLOBAL[option])
-    return getattr(_loaded(pkg).backend, option)()  # a layout not known here: the public getter
+        if module is not None and hasattr(module, attr):
+            return partial(getattr, module, attr)  # the setter replaces the global: read it each time
+    read: Reader = getattr(_loaded(pkg).backend, option)  # a layout not known here: the public getter
+    return read
 
 
 def _keras_option(pkg: str, option: str) -> Setting:
@@ -69,7 +84,7 @@ def _keras_option(pkg: str, option: str) -> Setting:
     return Setting(
         f"{pkg}.backend.{option}()",
         pkg,
-        lambda: _get_keras_option(pkg, option),
+        lambda: _bind_keras_option(pkg, option),
         lambda value: getattr(_loaded(pkg).backend, f"set_{option}")(value),
         f"{pkg}.backend.set_{option}({{old}})",
     )
@@ -94,12 +109,27 @@ def _policy_home(pkg: str) -> tuple[Any, bool]:
     raise Unavailable(f"{pkg} dtype policy")
 
 
-def _get_policy(pkg: str) -> Policy:
+def _bind_policy(pkg: str) -> Reader:
     # Not keras.mixed_precision.global_policy(): in Keras 3 reading it fixes the policy from floatx().
+    # Keras 3's clear_session() replaces the thread-local tracker: get_global_attribute reads the new one.
     home, keras3 = _policy_home(pkg)
-    explicit = home.get_global_attribute("dtype_policy") if keras3 else home._global_policy
-    name = explicit.name if explicit is not None else _loaded(pkg).backend.floatx()
-    return Policy(explicit, str(name))
+    explicit: Reader
+    if keras3:
+        explicit = partial(home.get_global_attribute, "dtype_policy")
+    else:
+        explicit = partial(getattr, home, "_global_policy")
+    floatx = _bind_keras_option(pkg, "floatx")  # an unset policy's name
+    last = Policy(None, "")
+
+    def read() -> Policy:
+        nonlocal last
+        policy = explicit()
+        name = str(policy.name if policy is not None else floatx())
+        if policy is not last.explicit or name != last.name:  # else the same (frozen) value again: cheaper
+            last = Policy(policy, name)
+        return last
+
+    return read
 
 
 def _put_policy(pkg: str, value: Policy) -> None:
@@ -120,7 +150,7 @@ def _keras_policy(pkg: str) -> Setting:
     return Setting(
         f"{pkg}.mixed_precision.global_policy()",
         pkg,
-        lambda: _get_policy(pkg),
+        lambda: _bind_policy(pkg),
         lambda value: _put_policy(pkg, value),
         f"{pkg}.mixed_precision.set_global_policy({{old}})",
         show=lambda value: repr(value.name),
@@ -139,9 +169,9 @@ def _keras2_backend(pkg: str) -> Any:
     raise Unavailable(f"{pkg} learning phase")
 
 
-def _get_learning_phase(pkg: str) -> tuple[bool, Any]:
-    """Set by ``set_learning_phase``: the flag and the value of the eager pseudo-graph (per thread)."""
-    backend = _keras2_backend(pkg)
+def _read_learning_phase(backend: Any) -> tuple[bool, Any]:
+    """Set by ``set_learning_phase``: the flag and the value of the eager pseudo-graph (per thread).
+    ``clear_session()`` replaces the dict: both are read from the module each time."""
     dummy = backend._DUMMY_EAGER_GRAPH
     return bool(dummy.learning_phase_is_set), backend._GRAPH_LEARNING_PHASES.get(dummy.key)
 
@@ -160,7 +190,7 @@ def _keras_learning_phase(pkg: str) -> Setting:
     return Setting(
         f"{pkg}.backend.learning_phase()",
         pkg,
-        lambda: _get_learning_phase(pkg),
+        lambda: partial(_read_learning_phase, _keras2_backend(pkg)),
         lambda value: _put_learning_phase(pkg, value),
         "pass training= to the layers instead of set_learning_phase (deprecated); "
         f"{pkg}.backend.clear_session() unsets it",
@@ -172,9 +202,10 @@ def _tf_config() -> Any:
     return _loaded("tensorflow").config
 
 
-def _context_safe() -> Any:
-    """The eager context, or None while TF has not created it (it is never created here)."""
-    return _loaded(_CONTEXT).context_safe()
+def _bind_context(read: Callable[[Any], Any]) -> Reader:
+    """``read(context_safe)``: ``context_safe()`` returns the eager context, or None while TF has not
+    created it (it is never created here; ``_reset_context()`` replaces it: call it on every read)."""
+    return partial(read, _loaded(_CONTEXT).context_safe)
 
 
 def _context() -> Any:
@@ -185,8 +216,8 @@ def _context() -> Any:
 # build a whole ConfigProto (~12 us each), too slow to call around every test.
 
 
-def _get_jit() -> bool:
-    ctx = _context_safe()
+def _read_jit(context_safe: Reader) -> bool:
+    ctx = context_safe()
     return False if ctx is None else bool(ctx._optimizer_jit)
 
 
@@ -194,8 +225,8 @@ def _put_jit(value: bool) -> None:
     _context().optimizer_jit = value
 
 
-def _get_soft_placement() -> bool | None:
-    ctx = _context_safe()
+def _read_soft_placement(context_safe: Reader) -> bool | None:
+    ctx = context_safe()
     if ctx is None:
         return None
     value: bool | None = ctx._soft_device_placement
@@ -214,10 +245,10 @@ def _put_soft_placement(value: bool | None) -> None:
 _PLAIN_OPTIONS = {"disable_model_pruning": False, "disable_meta_optimizer": False, "min_graph_nodes": 0}
 
 
-def _get_options() -> dict[str, Any]:
+def _read_options(context_safe: Reader) -> dict[str, Any]:
     """Options set explicitly; a plain bool/int option set to its default is the same as unset (the
     on/off "toggles" are not: unset means the optimizer's own default)."""
-    ctx = _context_safe()
+    ctx = context_safe()
     raw: dict[str, Any] = {} if ctx is None else ctx._optimizer_experimental_options
     return {key: value for key, value in raw.items() if value is not None and _PLAIN_OPTIONS.get(key) != value}
 
@@ -228,8 +259,9 @@ def _put_options(value: dict[str, Any]) -> None:
     ctx.set_optimizer_experimental_options(dict(value))
 
 
-def _get_numerics() -> Any:
-    return getattr(_loaded(_NUMERICS)._state, "check_numerics_callback", None)  # thread-local
+def _read_numerics(module: Any) -> Any:
+    # The thread-local's attributes are its __dict__; a dict miss costs less than getattr's AttributeError.
+    return module._state.__dict__.get("check_numerics_callback")
 
 
 def _put_numerics(callback: Any) -> None:
@@ -260,14 +292,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "tf.config.functions_run_eagerly()",
         "tensorflow",
-        lambda: bool(_tf_config().functions_run_eagerly()),
+        lambda: _bool(_tf_config().functions_run_eagerly),
         lambda value: _tf_config().run_functions_eagerly(value),
         "tf.config.run_functions_eagerly({old})",
     ),
     Setting(
         "tf.config.optimizer.get_jit()",
         _CONTEXT,
-        _get_jit,
+        lambda: _bind_context(_read_jit),
         _put_jit,
         "tf.config.optimizer.set_jit({old})",
         show=lambda value: repr("autoclustering" if value else ""),
@@ -275,7 +307,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "tf.config.optimizer.get_experimental_options()",
         _CONTEXT,
-        _get_options,
+        lambda: _bind_context(_read_options),
         _put_options,
         "tf.config.optimizer.set_experimental_options() (an option that was unset cannot be unset again: "
         "set it once for the whole suite, in conftest.py)",
@@ -283,7 +315,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "tf.config.get_soft_device_placement()",
         _CONTEXT,
-        _get_soft_placement,
+        lambda: _bind_context(_read_soft_placement),
         _put_soft_placement,
         "tf.config.set_soft_device_placement({old})",
         show=lambda value: repr(_soft_placement(value)),
@@ -292,14 +324,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "tf.config.experimental.tensor_float_32_execution_enabled()",
         "tensorflow",
-        lambda: bool(_tf_config().experimental.tensor_float_32_execution_enabled()),
+        lambda: _bool(_tf_config().experimental.tensor_float_32_execution_enabled),
         lambda value: _tf_config().experimental.enable_tensor_float_32_execution(value),
         "tf.config.experimental.enable_tensor_float_32_execution({old})",
     ),
     Setting(
         "op determinism (tf.config.experimental.enable_op_determinism())",
         _FRAMEWORK_CONFIG,
-        lambda: bool(_loaded(_FRAMEWORK_CONFIG).is_op_determinism_enabled()),
+        lambda: _bool(_loaded(_FRAMEWORK_CONFIG).is_op_determinism_enabled),
         _put_determinism,
         "tensorflow.python.framework.config.disable_op_determinism() (there is no public undo: enable "
         "determinism once for the whole suite, in conftest.py)",
@@ -307,7 +339,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "check numerics (tf.debugging.enable_check_numerics())",
         _NUMERICS,
-        _get_numerics,
+        lambda: partial(_read_numerics, _loaded(_NUMERICS)),
         _put_numerics,
         "tf.debugging.disable_check_numerics() (or enable_check_numerics())",
         show=lambda value: "enabled" if value is not None else "disabled",
@@ -316,20 +348,52 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
-def read_settings() -> dict[str, Any]:
-    """The value of every setting the loaded TF/Keras has, by name; empty until one is imported."""
+def _renamed(name: str, exc: AttributeError) -> None:
+    problems.report(f"{name} is not checked on this TF/Keras: {exc}")  # say so once, never guess
+
+
+def _bind_all() -> tuple[list[tuple[str, Reader]], bool]:
+    """The readers of the settings the loaded TF/Keras has, and whether every other one is Unavailable
+    (an AttributeError may also come from a module still being imported: bind again next time)."""
     modules = sys.modules
+    readers: list[tuple[str, Reader]] = []
+    complete = True
     if "tensorflow" not in modules and "keras" not in modules and "tf_keras" not in modules:
-        return {}
-    values: dict[str, Any] = {}
+        return readers, complete
     for setting in SETTINGS:
         if setting.needs in modules:
             try:
-                values[setting.name] = setting.get()
+                readers.append((setting.name, setting.bind()))
             except Unavailable:
                 pass
-            except AttributeError as exc:  # renamed in this version: say so once, never guess
-                problems.report(f"{setting.name} is not checked on this TF/Keras: {exc}")
+            except AttributeError as exc:
+                _renamed(setting.name, exc)
+                complete = False
+    return readers, complete
+
+
+# The readers, bound when sys.modules held this many modules (-1: bind again).
+_bound: tuple[int, list[tuple[str, Reader]]] = (-1, [])
+
+
+def read_settings() -> dict[str, Any]:
+    """The value of every setting the loaded TF/Keras has, by name; empty until one is imported.
+    Called around every test, often with cold CPU caches (a lookup in sys.modules alone costs ~1 us):
+    the modules and getters are looked up again only when the number of loaded modules changed."""
+    global _bound
+    count, readers = _bound
+    if count != len(sys.modules):
+        count = len(sys.modules)
+        readers, complete = _bind_all()
+        _bound = (count if complete else -1, readers)
+    values: dict[str, Any] = {}
+    for name, read in readers:
+        try:
+            values[name] = read()
+        except Unavailable:
+            pass
+        except AttributeError as exc:
+            _renamed(name, exc)
     return values
 
 
