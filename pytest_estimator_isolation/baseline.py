@@ -16,9 +16,8 @@ import json
 import os
 import tempfile
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -28,8 +27,7 @@ SCHEMA = 2
 READABLE = (1, 2)
 
 
-@dataclass(frozen=True, order=True)
-class Entry:
+class Entry(NamedTuple):  # NamedTuple, not a dataclass: ~1 ms less to import, the same order
     kind: str
     subject: str
     owners: tuple[str, ...]  # sorted; one owner unless subject is set

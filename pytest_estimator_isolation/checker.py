@@ -10,16 +10,18 @@ test is :mod:`.verdict`'s to decide.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from . import _guard, markers, problems, scopes
-from .baseline import Baseline
 from .leaks import Leak, LeakKind
 from .options import Settings
 from .scopes import Scope
 from .verdict import Finding, Policy, Settlement, cleans, decide, settle
+
+if TYPE_CHECKING:
+    from .baseline import Baseline
 
 _POLICY = pytest.StashKey[Policy]()
 _SCOPE = pytest.StashKey[Scope]()

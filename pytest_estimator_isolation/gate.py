@@ -1,21 +1,24 @@
 """The baseline's rules, in the controller: a run replaces, and calls fixed, only what it really checked.
 
 Which tests and fixtures were checked travels on their teardown reports (:data:`JUDGED_ATTR`, so xdist
-carries it like the leaks). ``--estimator-isolation-update-baseline`` then keeps every entry of a test
-this run did not check (deselected, not collected, stopped by ``-x``, opted out, sharded elsewhere), and
-a gate run calls an entry fixed only when every test it names ran clean. A run that checked nothing, was
-interrupted or failed to collect leaves the file as it was.
+carries it like the leaks; the report collector hands it to :attr:`Gate.judged`).
+``--estimator-isolation-update-baseline`` then keeps every entry of a test this run did not check
+(deselected, not collected, stopped by ``-x``, opted out, sharded elsewhere), and a gate run calls an
+entry fixed only when every test it names ran clean. A run that checked nothing, was interrupted or
+failed to collect leaves the file as it was.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .baseline import Baseline, Entry, write_atomically
 from .options import Settings
+
+if TYPE_CHECKING:  # the baseline module is loaded only when a run has one
+    from .baseline import Baseline, Entry
 
 JUDGED_ATTR = "estimator_isolation_judged"  # on teardown reports: the owners checked in full
 
@@ -36,10 +39,6 @@ class Gate:
         from ._guard import Hooks
 
         self.baseline.check_kinds({kind.name for kind in Hooks(session.config.pluginmanager).kinds()})
-
-    @pytest.hookimpl
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self.judged.update(getattr(report, JUDGED_ATTR, None) or ())
 
     @pytest.hookimpl
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
@@ -77,6 +76,8 @@ class Gate:
             if path.exists() and path.read_text(encoding="utf-8") == text:
                 self.note = f"baseline {path} is up to date ({len(entries)} entries)"
             else:
+                from .baseline import write_atomically
+
                 write_atomically(path, text)
                 self.note = f"baseline written to {path} ({len(entries)} entries)"
             if kept:

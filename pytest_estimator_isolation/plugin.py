@@ -18,13 +18,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import _imports, gate, markers, options, problems, report, scopes
-from .annotations import Annotations
-from .baseline import Baseline
 from .fixtures import copy_model_dir, keras_clean, make_estimator, model_dir, run_config, tf_graph, tf_session
 from .leaks import EstimatorIsolationWarning
 from .verdict import Policy, Settlement
 
 if TYPE_CHECKING:  # the checks and the TF facade are imported only when some test is checked
+    from .baseline import Baseline  # noqa: F401 (named in a StashKey string)
     from .checker import Checker
 
 __all__ = ["copy_model_dir", "keras_clean", "make_estimator", "model_dir", "run_config", "tf_graph", "tf_session"]
@@ -66,6 +65,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS] = settings
     baseline = None
     if settings.baseline is not None:
+        from .baseline import Baseline
+
         baseline = Baseline.load(settings.baseline, missing_ok=settings.update_baseline)
     config.stash[BASELINE] = baseline
     if not hasattr(config, "workerinput"):  # in the xdist controller, or without xdist
@@ -75,6 +76,8 @@ def pytest_configure(config: pytest.Config) -> None:
         collector = report.Collector(config, settings, judge, lambda: _seconds(config))
         config.pluginmanager.register(collector, "estimator_isolation_report")
         if settings.annotations:
+            from .annotations import Annotations
+
             config.pluginmanager.register(Annotations(), "estimator_isolation_annotations")
     from .kinds import BuiltinKinds
 
@@ -333,6 +336,8 @@ class Judging:
         return rep
 
     def _report(self, item: pytest.Item, call: pytest.CallInfo[None], rep: pytest.TestReport) -> None:
+        if call.when == "setup" and not rep.failed:
+            return
         if call.when == "call":
             self.checker.body_ran(item, not rep.skipped or hasattr(rep, "wasxfail"))
         if rep.failed and call.when != "teardown":

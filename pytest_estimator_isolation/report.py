@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 
 from . import _imports
-from .baseline import write_atomically
-from .gate import Gate
+from .gate import JUDGED_ATTR, Gate
 from .options import Settings
 from .verdict import Finding
 
@@ -127,13 +126,18 @@ class Collector:
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "teardown":  # the plugin's attributes travel on teardown reports only
+            return
         for entry in getattr(report, REPORT_ATTR, None) or ():
             self.findings.append(Finding.from_dict(entry, nodeid=report.nodeid))
+        self.gate.judged.update(getattr(report, JUDGED_ATTR, None) or ())
 
     @pytest.hookimpl
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.add_seconds(self.local_seconds())
         if self.settings.report is not None:
+            from .baseline import write_atomically
+
             write_atomically(self.settings.report, json.dumps(self.as_json(), indent=2) + "\n")
         self.gate.update(self._entries(), exitstatus)
 

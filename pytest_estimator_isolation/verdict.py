@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from .leaks import Leak, Severity
 
@@ -16,8 +16,7 @@ Mode = Literal["strict", "warn", "off"]
 Outcome = Literal["failed", "warned", "allowed", "baselined", "tidied"]
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(NamedTuple):
     """How one scope (a test, a scoped fixture) is judged: its mode and the leak kinds it allows."""
 
     mode: Mode
@@ -118,8 +117,7 @@ def decide(leak: Leak, policy: Policy, baseline: Baseline | None, updating_basel
     return "warned"
 
 
-@dataclass(frozen=True)
-class Settlement:
+class Settlement(NamedTuple):
     """What a test gets for its findings: the text it fails with (None: it does not fail), and the
     warnings to emit, each with the creation site it points at."""
 
