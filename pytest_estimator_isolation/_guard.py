@@ -87,9 +87,12 @@ class Hooks:
     def find_leaks(self, scope: Scope) -> list[Leak]:
         groups: list[Sequence[Leak]] = self._call("pytest_estimator_isolation_find_leaks", scope=scope) or []
         self._keep_crashes(scope)
-        leaks = scope.stash.get(_CRASHES, [])
-        scope.stash[_CRASHES] = []
-        return [*leaks, *(leak for group in groups for leak in group)]
+        leaks = [leak for group in groups for leak in group]
+        crashed = scope.stash.get(_CRASHES, None)
+        if crashed:
+            scope.stash[_CRASHES] = []
+            return [*crashed, *leaks]
+        return leaks
 
     def cleanup(self, scope: Scope, leaks: list[Leak]) -> None:
         self._call("pytest_estimator_isolation_cleanup", scope=scope, leaks=leaks)
@@ -102,6 +105,8 @@ class Hooks:
         return answer is not False
 
     def _keep_crashes(self, scope: Scope) -> None:
+        if not self._crashes:
+            return
         for crash in self._take_crashes():
             leak = Leak(CHECK_ERROR, scope.owner, crash.text(), check=crash.check)
             scope.stash.setdefault(_CRASHES, []).append(leak)
