@@ -46,14 +46,20 @@ def _patch_switches(_tf: ModuleType) -> None:
     ops = _module(_OPS)
     if ops is None or patched(ops, _SWITCHES[0]):
         return
+    originals = {}
     for name in _SWITCHES:
         original = getattr(ops, name, None)
         if original is None:
             problems.report(f"tf.compat.v1.{name} not found: EI105 will not say where the mode changed")
+        else:
+            originals[name] = (original, _recording(original))
+    # One pass over the loaded modules, reading their dicts (a lazy-loading module's getattr would import)
+    for module in list(sys.modules.values()):
+        names = getattr(module, "__dict__", None)
+        if not isinstance(names, dict) or not str(names.get("__name__", "")).startswith("tensorflow"):
             continue
-        wrapper = _recording(original)
-        for module in list(sys.modules.values()):
-            if getattr(module, "__name__", "").startswith("tensorflow") and getattr(module, name, None) is original:
+        for name, (original, wrapper) in originals.items():
+            if names.get(name) is original:
                 _wrap(module, name, wrapper)
 
 

@@ -154,19 +154,42 @@ def reset_default_graph() -> None:
         ops._default_graph_stack.reset()
 
 
+# TF enters a graph around every op it builds and always exits it again: those calls are most of the
+# as_default() calls of a graph-mode test (~15 per small test), and tracking each would walk ~15 frames
+# for a creation site. Their callers' code objects are compared by id (they live as long as TF).
+_BALANCED_CALLERS = (
+    ("tensorflow.python.framework.op_def_library", "_apply_op_helper"),
+    (_OPS, "executing_eagerly_outside_functions"),
+    (_OPS, "init_scope"),
+)
+
+
+def _code_of(module: str, name: str) -> Any:
+    function: Any = getattr(sys.modules.get(module), name, None)
+    while hasattr(function, "__wrapped__"):  # tf_decorator / contextmanager wrappers
+        function = function.__wrapped__
+    return getattr(function, "__code__", None)
+
+
 def _patch_graphs(ops: ModuleType) -> None:
     graph_cls: Any = ops.Graph
     original = graph_cls.as_default
     if patched(graph_cls, "as_default"):
         return
     interactive_init: list[Any] = []
+    balanced: list[Any] = []  # the callers' code objects, looked up at the first call (kept alive)
+    balanced_ids: set[int] = set()
 
     def as_default(self: Any) -> Any:
         cm = original(self)
         try:
-            if self.building_function:  # tf.function traces always exit their own graphs
-                return cm
             caller = sys._getframe(1).f_code
+            if not balanced:
+                balanced.append(None)  # looked up once, even if this TF has none of them
+                balanced.extend(_code_of(module, name) for module, name in _BALANCED_CALLERS)
+                balanced_ids.update(id(code) for code in balanced if code is not None)
+            if id(caller) in balanced_ids or self.building_function:  # tf.function traces exit their graphs
+                return cm
             if not interactive_init:
                 session = _module(_SESSION)
                 if session is not None:
