@@ -192,13 +192,15 @@ def write_memory_suite(path: Path, n: int) -> None:
     (path / "test_memory.py").write_text(MEMORY_TEST.format(n=n))
 
 
-# The bench suite's graph and session test bodies, timed in a process where the plugin patched TF (what
-# runs inside TF calls: graph contexts, sessions, mode switches), with its checks listening and a test's
-# scope open, and in one where it did not; processes alternate. The own clock (JSON hook_seconds) does
-# not see this part of the plugin's cost.
+# The bench suite's graph and session test bodies, timed with and without the plugin's TF patches (what
+# runs inside TF calls: graph contexts, sessions, mode switches), with its checks listening and each body
+# in a test scope of its own. One process: the patches are swapped in and out between rounds (each patch
+# keeps the original as __wrapped__). The own clock (JSON hook_seconds) does not see this part.
 PATCH_PROBE = """
 import json, statistics, sys, time
 import tensorflow as tf
+from pytest_estimator_isolation import _tf, scopes
+from pytest_estimator_isolation.checks import builtin
 
 def graph(i):
     with tf.Graph().as_default():
@@ -214,38 +216,51 @@ def session(i):
         with tf.compat.v1.Session() as sess:
             sess.run(y, {x: [1.0]})
 
-if sys.argv[1] == "patched":
-    from pytest_estimator_isolation import _tf, scopes
-    from pytest_estimator_isolation.checks import builtin
-
-    _tf.install()
-    checks = builtin(temp_roots=["/tmp"], registry=None, worker="", rootdir=".", all_threads=False)
-    scopes.push(scopes.Scope("bench::test", "test"))
-for i in range(20):  # warm-up
+def test(i):
+    scope = scopes.Scope(f"bench::test_{i}", "test")
+    scopes.push(scope)
     graph(i)
     session(i)
-times = []
-for _ in range(5):
+    scopes.pop(scope)
+
+_tf.install()
+checks = builtin(temp_roots=["/tmp"], registry=None, worker="", rootdir=".", all_threads=False)
+patches = []
+for module in list(sys.modules.values()):
+    names = getattr(module, "__dict__", None)
+    if not isinstance(names, dict) or not str(names.get("__name__", "")).startswith("tensorflow"):
+        continue
+    for owner in [module, *(v for v in names.values() if isinstance(v, type))]:
+        for name, value in list(vars(owner).items()):
+            if getattr(value, "__estimator_isolation__", False) and (owner, name, value) not in patches:
+                patches.append((owner, name, value))
+
+def swap(on):
+    for owner, name, value in patches:
+        setattr(owner, name, value if on else value.__wrapped__)
+
+for i in range(20):  # warm-up
+    test(i)
+times = {True: [], False: []}
+for r in range(200):  # short rounds, alternating: the machine's drifts hit both sides alike
+    on = r % 2 == 0
+    swap(on)
     start = time.perf_counter()
-    for i in range(60):
-        graph(i)
-        session(i)
-    times.append((time.perf_counter() - start) / 120)
-print(json.dumps(statistics.median(times)))
+    for i in range(5):
+        test(i)
+    times[on].append((time.perf_counter() - start) / 10)
+swap(True)
+print(json.dumps([statistics.median(times[False]), statistics.median(times[True]), len(patches)]))
 """
 
 
-def patch_overhead(python: Path, pairs: int = 3) -> tuple[float, float] | None:
-    """Seconds per test body without and with the plugin's TF patches (medians over the processes)."""
-    found: dict[str, list[float]] = {"plain": [], "patched": []}
-    for pair in range(pairs):
-        for mode in ("plain", "patched") if pair % 2 else ("patched", "plain"):
-            command = [str(python), "-c", PATCH_PROBE, mode]
-            proc = subprocess.run(command, capture_output=True, text=True, env=environment())
-            if proc.returncode != 0:
-                return None
-            found[mode].append(float(proc.stdout.strip().splitlines()[-1]))
-    return median(found["plain"]), median(found["patched"])
+def patch_overhead(python: Path) -> tuple[float, float] | None:
+    """Seconds per test body without and with the plugin's TF patches (medians of alternating rounds)."""
+    proc = subprocess.run([str(python), "-c", PATCH_PROBE], capture_output=True, text=True, env=environment())
+    if proc.returncode != 0:
+        return None
+    plain, patched, _count = json.loads(proc.stdout.strip().splitlines()[-1])
+    return float(plain), float(patched)
 
 
 # --------------------------------------------------------------------------- running
@@ -668,12 +683,12 @@ def main() -> int:
     )
     patches = None
     if has_tf and "tf" not in args.skip:
-        print("TF patches: 3 pairs of processes timing test bodies with and without them", flush=True)
+        print("TF patches: test bodies timed with and without them", flush=True)
         patches = patch_overhead(args.python)
         if patches is not None:
             notes.append(
                 f"TF patches: {patches[0] * 1e3:.3f} ms per graph/session test body without, "
-                f"{patches[1] * 1e3:.3f} ms with (medians of 3 processes each, alternating)"
+                f"{patches[1] * 1e3:.3f} ms with (medians of 100 alternating rounds of 10 test bodies each, one process)"
             )
     text = report(rows, {"tf": n_tf, "no-tf": n_plain, "memory": n_memory}, notes, machine, patches)
     print("\n" + text)
