@@ -128,7 +128,7 @@ class Checker:
 
     def leave_test(self) -> None:
         item, self._item = self._item, None
-        scope = item.stash.get(_SCOPE, None) if item is not None else None
+        scope = item.stash.get(_SCOPE, None) if item is not None and self._judging else None
         if scope is not None:  # not judged (TF first imported in its teardown): no longer the owner
             scopes.pop(scope)
 
