@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from .baseline import parse_entry, write_atomically
-from .report import REPORT_SCHEMA, counts_line
+from .report import REPORT_SCHEMA, counts_line, format_tidied
 
 
 class MergeError(Exception):
@@ -49,9 +49,16 @@ def merge(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
     )
     seconds: Counter[str] = Counter()
     hooks = 0.0
+    tidied_kinds: Counter[str] = Counter()
+    freed: Counter[str] = Counter()
+    tidied_tests = 0
     for report in reports:
         seconds.update(report.get("check_seconds") or {})
         hooks += report.get("hook_seconds") or 0.0
+        tidied = report.get("tidied") or {}
+        tidied_kinds.update(tidied.get("kinds") or {})
+        freed.update(tidied.get("freed") or {})
+        tidied_tests += int(tidied.get("tests") or 0)  # shards run disjoint tests
     keys = dict.fromkeys(key for report in reports for key in report.get("run") or {})
     run = {key: _same([(report.get("run") or {}).get(key) for report in reports]) for key in keys}
     # A baseline entry is fixed when some shard ran every test it names clean, unless another shard's
@@ -69,6 +76,11 @@ def merge(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "check_seconds": {check: round(spent, 6) for check, spent in sorted(seconds.items())},
         "hook_seconds": round(hooks, 6),
         "leaks": leaks,
+        "tidied": {
+            "kinds": dict(sorted(tidied_kinds.items())),
+            "freed": dict(sorted(freed.items())),
+            "tests": tidied_tests,
+        },
         "fixed": [fixed[key] for key in sorted(fixed)],
     }
 
@@ -80,6 +92,8 @@ def summary(merged: dict[str, Any]) -> list[str]:
     ]
     if merged["leaks"]:
         lines.append(counts_line(merged["leaks"], str(merged["run"].get("mode"))))
+    if merged["tidied"]["kinds"]:
+        lines.append(format_tidied(merged["tidied"]))
     lines += [f"fixed since the baseline: {parse_entry('report', i, raw)}" for i, raw in enumerate(merged["fixed"])]
     return lines
 
