@@ -10,17 +10,17 @@ import re
 import sys
 import tempfile
 import warnings
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from time import perf_counter as _now
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
 from . import _imports, gate, markers, options, problems, report, scopes
 from .fixtures import copy_model_dir, keras_clean, make_estimator, model_dir, run_config, tf_graph, tf_session
 from .leaks import EstimatorIsolationWarning
-from .verdict import Policy, Settlement
+from .verdict import Policy
 
 if TYPE_CHECKING:  # the checks and the TF facade are imported only when some test is checked
     from .baseline import Baseline  # noqa: F401 (named in a StashKey string)
@@ -240,62 +240,59 @@ class KerasReset:
             self.clear()
 
 
+_T = TypeVar("_T")
 _SITE = re.compile(r"^(?P<path>.+):(?P<line>\d+) in ")
 
 
-class Following:
-    """Which test runs, and which scoped fixtures are being set up: registered when some test is
-    checked, so that TensorFlow imported in the middle of a test finds who owns what it creates."""
+class _Timed:
+    """A plugin object calling into the checker, every call added to the plugin's own clock."""
 
     def __init__(self, checker: Checker) -> None:
         self.checker = checker
 
+    def _timed(self, method: Callable[..., _T], *args: Any) -> _T:
+        start = _now()
+        try:
+            return method(*args)
+        finally:
+            self.checker.hook_seconds += _now() - start
+
+
+class Following(_Timed):
+    """Which test runs, and which scoped fixtures are being set up: registered when some test is
+    checked, so that TensorFlow imported in the middle of a test finds who owns what it creates."""
+
     @pytest.hookimpl(wrapper=True, tryfirst=True)  # tryfirst: snapshot before other plugins' setup work
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
-        start = _now()
-        self.checker.begin_test(item)
-        self.checker.hook_seconds += _now() - start
+        self._timed(self.checker.begin_test, item)
         try:
             return (yield)
         finally:
-            start = _now()
-            self.checker.leave_test()
-            self.checker.hook_seconds += _now() - start
+            self._timed(self.checker.leave_test)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_fixture_setup(
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
     ) -> Generator[None, Any, Any]:
-        start = _now()
-        fixture = self.checker.fixture_starting(fixturedef, request)
-        self.checker.hook_seconds += _now() - start
+        fixture = self._timed(self.checker.fixture_starting, fixturedef, request)
         if fixture is None:
             return (yield)
         try:
             result = yield
         except BaseException:
-            start = _now()
-            self.checker.fixture_failed(fixture)
-            self.checker.hook_seconds += _now() - start
+            self._timed(self.checker.fixture_failed, fixture)
             raise
-        start = _now()
-        self.checker.fixture_ready(fixturedef, fixture)
-        self.checker.hook_seconds += _now() - start
+        self._timed(self.checker.fixture_ready, fixturedef, fixture)
         return result
 
 
-class Judging:
+class Judging(_Timed):
     """The hooks that judge every test and deliver what the checker and the verdict decided,
     registered once some check exists (the built-in ones when the suite imports TensorFlow)."""
 
-    def __init__(self, checker: Checker) -> None:
-        self.checker = checker
-
     @pytest.hookimpl
     def pytest_fixture_post_finalizer(self, fixturedef: pytest.FixtureDef[Any]) -> None:
-        start = _now()
-        self.checker.fixture_torn_down(fixturedef)
-        self.checker.hook_seconds += _now() - start
+        self._timed(self.checker.fixture_torn_down, fixturedef)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:
@@ -303,18 +300,12 @@ class Judging:
         try:
             yield
         except BaseException:
-            self._deliver(item, fail=False)
+            self._timed(self._deliver, item, False)
             raise
-        self._deliver(item, fail=True)
+        self._timed(self._deliver, item, True)
 
     def _deliver(self, item: pytest.Item, fail: bool) -> None:
-        start = _now()
-        try:
-            self._deliver_settlement(item, self.checker.end_test(item), fail)
-        finally:
-            self.checker.hook_seconds += _now() - start
-
-    def _deliver_settlement(self, item: pytest.Item, settlement: Settlement, fail: bool) -> None:
+        settlement = self.checker.end_test(item)
         findings = self.checker.findings(item)
         if findings:
             item.user_properties.extend(report.junit_properties(findings))
@@ -330,9 +321,7 @@ class Judging:
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         rep = yield
-        start = _now()
-        self._report(item, call, rep)
-        self.checker.hook_seconds += _now() - start
+        self._timed(self._report, item, call, rep)
         return rep
 
     def _report(self, item: pytest.Item, call: pytest.CallInfo[None], rep: pytest.TestReport) -> None:

@@ -177,18 +177,17 @@ def _patch_graphs(ops: ModuleType) -> None:
     if patched(graph_cls, "as_default"):
         return
     interactive_init: list[Any] = []
-    balanced: list[Any] = []  # the callers' code objects, looked up at the first call (kept alive)
-    balanced_ids: set[int] = set()
+    balanced: dict[int, Any] | None = None  # by id, the callers' code objects (kept alive), at the first call
 
     def as_default(self: Any) -> Any:
+        nonlocal balanced
         cm = original(self)
         try:
             caller = sys._getframe(1).f_code
-            if not balanced:
-                balanced.append(None)  # looked up once, even if this TF has none of them
-                balanced.extend(_code_of(module, name) for module, name in _BALANCED_CALLERS)
-                balanced_ids.update(id(code) for code in balanced if code is not None)
-            if id(caller) in balanced_ids or self.building_function:  # tf.function traces exit their graphs
+            if balanced is None:
+                codes = [_code_of(module, name) for module, name in _BALANCED_CALLERS]
+                balanced = {id(code): code for code in codes if code is not None}
+            if id(caller) in balanced or self.building_function:  # tf.function traces exit their graphs
                 return cm
             if not interactive_init:
                 session = _module(_SESSION)
