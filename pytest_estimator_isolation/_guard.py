@@ -34,19 +34,53 @@ class _Crash:
         return f"check {self.check!r} crashed in {short} on TF {_imports.loaded_version()}: {self.exc!r}"
 
 
+_HOOKS = (
+    "pytest_estimator_isolation_kinds",
+    "pytest_estimator_isolation_snapshot",
+    "pytest_estimator_isolation_find_leaks",
+    "pytest_estimator_isolation_cleanup",
+    "pytest_estimator_isolation_still_in_place",
+)
+
+
 class Hooks:
     """The plugin's hooks as the checker calls them."""
 
     def __init__(self, pluginmanager: pytest.PytestPluginManager) -> None:
         self._hook = pluginmanager.hook
-        self.seconds: dict[str, float] = {}
+        self._spent: dict[str, list[float]] = {}  # by check: one cell its guards add to
         self._crashes: list[_Crash] = []
+        self._stale = True  # plugins were registered since the implementations were last guarded
+        self._kept = False  # some scope's stash holds crashes (from its snapshot) for its find_leaks
+
+    @property
+    def seconds(self) -> dict[str, float]:
+        """Time spent in each check."""
+        return {check: cell[0] for check, cell in self._spent.items()}
+
+    def plugins_changed(self) -> None:
+        """A plugin was registered: guard its implementations before the next call."""
+        self._stale = True
+
+    def _guard_all(self) -> None:
+        """Guard every plain implementation not guarded for this caller yet (once per registration: the
+        hooks are called around every test). A Hooks made elsewhere (usage checks at collection) may have
+        guarded one first: it is guarded again, for this one."""
+        self._stale = False
+        for name in _HOOKS:
+            for impl in getattr(self._hook, name).get_hookimpls():
+                if impl.wrapper or impl.hookwrapper or getattr(impl.function, _GUARDED, None) is self:
+                    continue
+                if hasattr(impl.function, _GUARDED):
+                    impl.function = impl.function.__wrapped__
+                cell = self._spent.setdefault(impl.plugin_name, [0.0])
+                impl.function = _guarded(name, impl, cell, self._crashes)
+                setattr(impl.function, _GUARDED, self)
 
     def _call(self, name: str, **kwargs: Any) -> Any:
+        if self._stale or name == "pytest_estimator_isolation_kinds":
+            self._guard_all()
         caller = getattr(self._hook, name)
-        for impl in caller.get_hookimpls():
-            if not getattr(impl.function, _GUARDED, False) and not (impl.wrapper or impl.hookwrapper):
-                impl.function = _guarded(name, impl, self.seconds, self._crashes)
         try:
             return caller(**kwargs)
         except Exception as exc:  # raised by a hook wrapper: its check is the one in the traceback
@@ -82,13 +116,15 @@ class Hooks:
 
     def snapshot(self, scope: Scope) -> None:
         self._call("pytest_estimator_isolation_snapshot", scope=scope)
-        self._keep_crashes(scope)
+        if self._crashes:
+            self._keep_crashes(scope)
 
     def find_leaks(self, scope: Scope) -> list[Leak]:
         groups: list[Sequence[Leak]] = self._call("pytest_estimator_isolation_find_leaks", scope=scope) or []
-        self._keep_crashes(scope)
-        leaks = [leak for group in groups for leak in group]
-        crashed = scope.stash.get(_CRASHES, None)
+        if self._crashes:
+            self._keep_crashes(scope)
+        leaks = [leak for group in groups for leak in group] if any(groups) else []
+        crashed = scope.stash.get(_CRASHES, None) if self._kept else None
         if crashed:
             scope.stash[_CRASHES] = []
             return [*crashed, *leaks]
@@ -105,31 +141,33 @@ class Hooks:
         return answer is not False
 
     def _keep_crashes(self, scope: Scope) -> None:
-        if not self._crashes:
-            return
+        self._kept = True
         for crash in self._take_crashes():
             leak = Leak(CHECK_ERROR, scope.owner, crash.text(), check=crash.check)
             scope.stash.setdefault(_CRASHES, []).append(leak)
 
 
-def _guarded(name: str, impl: Any, seconds: dict[str, float], crashes: list[_Crash]) -> Callable[..., Any]:
-    """``impl.function``, timed, with a crash recorded instead of raised; ``find_leaks`` results are
-    tagged with the check, and ``cleanup`` gets only the leaks the check found."""
+def _guarded(name: str, impl: Any, spent: list[float], crashes: list[_Crash]) -> Callable[..., Any]:
+    """``impl.function``, timed into ``spent``, with a crash recorded instead of raised; ``find_leaks``
+    results are tagged with the check, and ``cleanup`` gets only the leaks the check found."""
     function, plugin, check = impl.function, impl.plugin, impl.plugin_name
-    finds = name == "pytest_estimator_isolation_find_leaks"
-    cleans = name == "pytest_estimator_isolation_cleanup"
-    leaks_at = impl.argnames.index("leaks") if cleans and "leaks" in impl.argnames else None
+    now = time.perf_counter
 
     def guarded(*args: Any) -> Any:
-        start = time.perf_counter()
+        start = now()
         try:
-            if leaks_at is not None:
-                mine = [leak for leak in args[leaks_at] if leak.origin is plugin]
-                if not mine:
-                    return None
-                args = (*args[:leaks_at], mine, *args[leaks_at + 1 :])
+            return function(*args)
+        except Exception as exc:
+            crashes.append(_Crash(check, name, exc))
+            return None
+        finally:
+            spent[0] += now() - start
+
+    def finds(*args: Any) -> Any:
+        start = now()
+        try:
             result = function(*args)
-            if finds and result:
+            if result:
                 for leak in result:
                     leak.check = leak.check or check
                     leak.origin = plugin
@@ -138,10 +176,22 @@ def _guarded(name: str, impl: Any, seconds: dict[str, float], crashes: list[_Cra
             crashes.append(_Crash(check, name, exc))
             return None
         finally:
-            seconds[check] = seconds.get(check, 0.0) + time.perf_counter() - start
+            spent[0] += now() - start
 
-    setattr(guarded, _GUARDED, True)
-    return guarded
+    leaks_at = impl.argnames.index("leaks") if "leaks" in impl.argnames else None
+
+    def cleans(*args: Any) -> Any:
+        if leaks_at is not None:
+            mine = [leak for leak in args[leaks_at] if leak.origin is plugin]
+            if not mine:
+                return None
+            args = (*args[:leaks_at], mine, *args[leaks_at + 1 :])
+        return guarded(*args)
+
+    chosen = {"pytest_estimator_isolation_find_leaks": finds, "pytest_estimator_isolation_cleanup": cleans}
+    wrapper = chosen.get(name, guarded)
+    wrapper.__wrapped__ = function  # type: ignore[attr-defined]
+    return wrapper
 
 
 def _culprit(exc: BaseException, impls: Sequence[Any]) -> str:

@@ -18,18 +18,12 @@ from . import _guard, markers, problems, scopes
 from .leaks import Leak, LeakKind
 from .options import Settings
 from .scopes import Scope
-from .verdict import Finding, Policy, Settlement, cleans, decide, settle
+from .verdict import NOTHING, Finding, Policy, Settlement, cleans, decide, settle
 
 if TYPE_CHECKING:
     from .baseline import Baseline
 
 _POLICY = pytest.StashKey[Policy]()
-_SCOPE = pytest.StashKey[Scope]()
-_FINDINGS = pytest.StashKey[list[Finding]]()
-_JUDGED = pytest.StashKey[bool]()
-_RAN = pytest.StashKey[bool]()  # the test's body ran (not skipped at setup): its teardown judged it
-_JUDGED_FIXTURES = pytest.StashKey[list[str]]()  # scoped fixtures judged in full at this test's teardown
-_NOTHING = Settlement(None, ())
 
 # pytest's own names for the fixtures behind xunit setups, and what users call them.
 _XUNIT = (
@@ -48,6 +42,22 @@ class _Fixture:
     carried: set[str] = field(default_factory=set)  # kinds a test inside left in place (blamed there)
 
 
+class _Test:
+    """The running test, from the start of its protocol to its end: what its hooks and reports need
+    (kept here, not in ``item.stash``: every access there is a Python call, read around every test)."""
+
+    __slots__ = ("findings", "fixtures", "item", "judged", "ran", "scope", "tearing_down")
+
+    def __init__(self, item: pytest.Item) -> None:
+        self.item = item
+        self.scope: Scope | None = None  # until it is judged (None: not checked, or judged already)
+        self.findings: list[Finding] = []
+        self.judged = False
+        self.ran = False  # its body ran (not skipped at setup): its teardown judged it
+        self.fixtures: list[str] = []  # scoped fixtures judged in full at its teardown
+        self.tearing_down = False
+
+
 class Checker:
     def __init__(self, config: pytest.Config, settings: Settings, baseline: Baseline | None) -> None:
         self._config = config
@@ -56,8 +66,7 @@ class Checker:
         self._verbose = config.get_verbosity() > 0
         self._hooks = _guard.Hooks(config.pluginmanager)
         self._known: dict[str, LeakKind] | None = None
-        self._item: pytest.Item | None = None
-        self._tearing_down = False
+        self._test: _Test | None = None
         self._judging = False  # until some check exists: then start()
         self._fixtures: dict[int, _Fixture] = {}  # by id(fixturedef), while set up
         self._left: list[tuple[Leak, Finding]] = []  # leaks still in place, newest last
@@ -87,61 +96,74 @@ class Checker:
     # ---------------------------------------------------------------- a test's life
 
     def begin_test(self, item: pytest.Item) -> None:
-        self._item = item
-        self._tearing_down = False
+        test = self._test = _Test(item)
         if self._judging:
-            self._begin(item)
+            self._begin(test)
 
     def start(self) -> None:
         """Some check exists now (TensorFlow was imported): judge every test from here on. A test
         running now is judged on what it does from now on, under the scoped fixtures being set up."""
         self._judging = True
-        if self._item is not None:
-            self._begin(self._item, bottom=True)
+        if self._test is not None:
+            self._begin(self._test, bottom=True)
+
+    def plugins_changed(self) -> None:
+        """A plugin was registered: it may implement checks (guarded before they are next called)."""
+        self._hooks.plugins_changed()
 
     def any_check(self) -> bool:
         return self._hooks.any_check()
 
-    def _begin(self, item: pytest.Item, bottom: bool = False) -> None:
-        item.stash[_FINDINGS] = []
+    def _begin(self, test: _Test, bottom: bool = False) -> None:
+        item = test.item
         policy = item.stash.get(_POLICY, None)
         if policy is None:  # an item pytest_collection_modifyitems did not see
             policy = item.stash[_POLICY] = self._policy(item)
         if policy.mode == "off":
             return
-        scope = Scope(owner=item.nodeid, kind="test", cls=getattr(item, "cls", None))
-        item.stash[_SCOPE] = scope
+        scope = test.scope = Scope(item.nodeid, "test", item=item)
         self._hooks.snapshot(scope)
         scopes.push(scope, bottom=bottom)
 
     def teardown_started(self) -> None:
-        self._tearing_down = True
+        if self._test is not None:
+            self._test.tearing_down = True
 
     def end_test(self, item: pytest.Item) -> Settlement:
         """Judge the test (if a fixture teardown did not already), and say what it gets."""
-        self._judge_test(item)
-        findings = item.stash.get(_FINDINGS, [])
+        test = self._current(item)
+        if test is None:
+            return NOTHING
+        self._judge_test(test)
         pending = problems.take()
-        if not findings and not pending:
-            return _NOTHING
-        return settle(findings, pending, self._verbose, item.nodeid)
+        if not test.findings and not pending:
+            return NOTHING
+        return settle(test.findings, pending, self._verbose, item.nodeid)
 
     def leave_test(self) -> None:
-        item, self._item = self._item, None
-        scope = item.stash.get(_SCOPE, None) if item is not None and self._judging else None
-        if scope is not None:  # not judged (TF first imported in its teardown): no longer the owner
-            scopes.pop(scope)
+        test, self._test = self._test, None
+        if test is not None and test.scope is not None:  # not judged (TF first imported in its teardown)
+            scopes.pop(test.scope)
+
+    def _current(self, item: pytest.Item) -> _Test | None:
+        test = self._test
+        return test if test is not None and test.item is item else None
 
     def findings(self, item: pytest.Item) -> list[Finding]:
-        return item.stash.get(_FINDINGS, [])
+        test = self._current(item)
+        return test.findings if test is not None else []
 
     def body_ran(self, item: pytest.Item, ran: bool) -> None:
-        item.stash[_RAN] = ran
+        test = self._current(item)
+        if test is not None:
+            test.ran = ran
 
     def judged(self, item: pytest.Item) -> list[str]:
         """The owners this test's teardown checked in full: the baseline may replace their entries."""
-        test = [item.nodeid] if item.stash.get(_JUDGED, False) and item.stash.get(_RAN, False) else []
-        return [*test, *item.stash.get(_JUDGED_FIXTURES, [])]
+        test = self._current(item)
+        if test is None:
+            return []
+        return [item.nodeid, *test.fixtures] if test.judged and test.ran else test.fixtures
 
     def victims(self, failure: str) -> list[tuple[bool, Finding]]:
         """Leaks still in place when a test failed, those whose known symptoms appear in the failure
@@ -150,20 +172,21 @@ class Checker:
         found = [(any(s in failure for s in leak.kind.symptoms), finding) for leak, finding in self._left]
         return sorted(found, key=lambda pair: not pair[0])
 
-    def _judge_test(self, item: pytest.Item) -> None:
-        scope = item.stash.get(_SCOPE, None)
-        if scope is None or item.stash.get(_JUDGED, False):
+    def _judge_test(self, test: _Test) -> None:
+        scope = test.scope
+        if scope is None:
             return
-        item.stash[_JUDGED] = True
+        test.scope = None
+        test.judged = True
         scopes.pop(scope)
-        item.stash[_FINDINGS].extend(self._judge(scope, item.stash[_POLICY]))
+        test.findings.extend(self._judge(scope, test.item.stash[_POLICY]))
 
     # ---------------------------------------------------------------- scoped fixtures
 
     def fixture_starting(self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> _Fixture | None:
         """A wider-scoped fixture starts its setup: what it creates from now on is its own, judged under
         the markers of the module or class it is set up for."""
-        if fixturedef.scope == "function" or self._item is None:
+        if fixturedef.scope == "function" or self._test is None:
             return None
         fixture = _Fixture(Scope(_label(fixturedef, request), "fixture"), self._policy(request.node))
         self._hooks.snapshot(fixture.scope)
@@ -188,19 +211,20 @@ class Checker:
         # Runs before the fixture's own teardown code (finalizers run last-in, first-out), so the test
         # is judged on what it did, not on what the fixture's teardown undoes. A parametrized fixture
         # switching params is torn down in the next test's setup: that test has not run yet.
-        if self._item is not None and self._tearing_down:
-            self._judge_test(self._item)
+        test = self._test
+        if test is not None and test.tearing_down:
+            self._judge_test(test)
 
     def fixture_torn_down(self, fixturedef: pytest.FixtureDef[Any]) -> None:
         fixture = self._fixtures.pop(id(fixturedef), None)
         if fixture is not None:
             self._record(self._judge(fixture.scope, fixture.policy, fixture.carried))
-            if self._item is not None and fixture.policy.mode != "off":
-                self._item.stash.setdefault(_JUDGED_FIXTURES, []).append(fixture.scope.owner)
+            if self._test is not None and fixture.policy.mode != "off":
+                self._test.fixtures.append(fixture.scope.owner)
 
     def _record(self, findings: list[Finding]) -> None:
-        if findings and self._item is not None:
-            self._item.stash.setdefault(_FINDINGS, []).extend(findings)
+        if findings and self._test is not None:
+            self._test.findings.extend(findings)
 
     # ---------------------------------------------------------------- judging
 

@@ -20,7 +20,7 @@ import pytest
 from . import _imports, gate, markers, options, problems, report, scopes
 from .fixtures import copy_model_dir, keras_clean, make_estimator, model_dir, run_config, tf_graph, tf_session
 from .leaks import EstimatorIsolationWarning
-from .verdict import Policy
+from .verdict import NOTHING, Policy
 
 if TYPE_CHECKING:  # the checks and the TF facade are imported only when some test is checked
     from .baseline import Baseline  # noqa: F401 (named in a StashKey string)
@@ -262,6 +262,10 @@ class Following(_Timed):
     """Which test runs, and which scoped fixtures are being set up: registered when some test is
     checked, so that TensorFlow imported in the middle of a test finds who owns what it creates."""
 
+    @pytest.hookimpl
+    def pytest_plugin_registered(self) -> None:
+        self.checker.plugins_changed()
+
     @pytest.hookimpl(wrapper=True, tryfirst=True)  # tryfirst: snapshot before other plugins' setup work
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
         self._timed(self.checker.begin_test, item)
@@ -306,6 +310,8 @@ class Judging(_Timed):
 
     def _deliver(self, item: pytest.Item, fail: bool) -> None:
         settlement = self.checker.end_test(item)
+        if settlement is NOTHING:  # no findings, no problems: a clean test
+            return
         findings = self.checker.findings(item)
         if findings:
             item.user_properties.extend(report.junit_properties(findings))
@@ -321,12 +327,11 @@ class Judging(_Timed):
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         rep = yield
-        self._timed(self._report, item, call, rep)
+        if call.when != "setup" or rep.failed:
+            self._timed(self._report, item, call, rep)
         return rep
 
     def _report(self, item: pytest.Item, call: pytest.CallInfo[None], rep: pytest.TestReport) -> None:
-        if call.when == "setup" and not rep.failed:
-            return
         if call.when == "call":
             self.checker.body_ran(item, not rep.skipped or hasattr(rep, "wasxfail"))
         if rep.failed and call.when != "teardown":
@@ -340,7 +345,7 @@ class Judging(_Timed):
             judged = self.checker.judged(item)
             if judged:  # what the baseline may replace, and call fixed (see gate.py)
                 setattr(rep, gate.JUDGED_ATTR, judged)
-            if item.stash.get(_FAILED, False) and hasattr(rep, "wasxfail"):
+            if hasattr(rep, "wasxfail") and item.stash.get(_FAILED, False):
                 # pytest turns any error of an xfail test into "XFAIL at teardown": a leak is not the
                 # expected failure, and must fail the run like any other.
                 rep.outcome = "failed"

@@ -6,22 +6,75 @@ Checks that record resources as they are created (sessions, Estimator calls) fil
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import pytest
 
+_T = TypeVar("_T")
+_D = TypeVar("_D")
 
-@dataclass(eq=False)
+
+class Stash(pytest.Stash):
+    """A :class:`pytest.Stash` read around every test: each access is one dict operation (pytest's own
+    goes through ``typing.cast`` too, a Python call that costs about a microsecond with cold caches)."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._values: dict[pytest.StashKey[Any], Any] = {}
+
+    def __setitem__(self, key: pytest.StashKey[_T], value: _T) -> None:
+        self._values[key] = value
+
+    def __getitem__(self, key: pytest.StashKey[_T]) -> _T:
+        value: _T = self._values[key]
+        return value
+
+    def get(self, key: pytest.StashKey[_T], default: _D) -> _T | _D:
+        value: _T | _D = self._values.get(key, default)
+        return value
+
+    def setdefault(self, key: pytest.StashKey[_T], default: _T) -> _T:
+        value: _T = self._values.setdefault(key, default)
+        return value
+
+    def __delitem__(self, key: pytest.StashKey[_T]) -> None:
+        del self._values[key]
+
+    def __contains__(self, key: pytest.StashKey[_T]) -> bool:
+        return key in self._values
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
 class Scope:
-    """A test, or a fixture of a wider scope than ``function``, from its setup to its teardown."""
+    """A test, or a fixture of a wider scope than ``function``, from its setup to its teardown.
 
-    owner: str
-    """The test's nodeid, or ``fixture 'name' (module scope)``: leaks are reported against it."""
-    kind: Literal["test", "fixture"]
-    cls: type | None = None
-    """The test's class, if any (a ``tf.test.TestCase`` has contracts of its own)."""
-    stash: pytest.Stash = field(default_factory=pytest.Stash)
+    ``owner``: the test's nodeid, or ``fixture 'name' (module scope)``: leaks are reported against it.
+    ``stash``: where checks keep what they compare against."""
+
+    __slots__ = ("_cls", "_item", "kind", "owner", "stash")
+
+    def __init__(
+        self, owner: str, kind: Literal["test", "fixture"], cls: type | None = None, item: pytest.Item | None = None
+    ) -> None:
+        self.owner = owner
+        self.kind = kind
+        self.stash: pytest.Stash = Stash()
+        self._cls = cls
+        self._item = item  # the test, its class looked up only if asked (pytest walks its parents)
+
+    @property
+    def cls(self) -> type | None:
+        """The test's class, if any (a ``tf.test.TestCase`` has contracts of its own)."""
+        if self._item is not None:
+            self._cls, self._item = getattr(self._item, "cls", None), None
+        return self._cls
+
+    def __repr__(self) -> str:
+        return f"Scope({self.owner!r}, {self.kind!r})"
 
 
 _active: list[Scope] = []

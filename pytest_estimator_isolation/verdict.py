@@ -125,6 +125,10 @@ class Settlement(NamedTuple):
     warnings: tuple[tuple[str, str | None], ...]
 
 
+NOTHING = Settlement(None, ())
+"""What a clean test gets (``end_test`` returns this very object: compare with ``is``)."""
+
+
 def settle(findings: Sequence[Finding], problems: Sequence[str], verbose: bool, nodeid: str) -> Settlement:
     """What the test ``nodeid`` gets for the findings reported on it (its own, and those of the scoped
     fixtures torn down with it), and for the plugin's own problems since the last test."""

@@ -177,3 +177,43 @@ def test_readme_leak_table_is_kinds_py_row_for_row():
     assert [(code.strip(), name.strip().strip("`")) for code, name in rows] == [
         (kind.code, kind.name) for kind in BUILTIN
     ]
+
+
+def test_a_scope_stash_is_a_pytest_stash_that_behaves_like_one():
+    from pytest_estimator_isolation.scopes import Scope
+
+    stash = Scope("t.py::test", "test").stash
+    key, other = pytest.StashKey[int](), pytest.StashKey[list[int]]()
+    assert isinstance(stash, pytest.Stash)
+    assert key not in stash
+    assert len(stash) == 0
+    stash[key] = 1
+    assert stash[key] == 1
+    assert stash.get(key, 0) == 1
+    assert stash.get(other, None) is None
+    stash.setdefault(other, []).append(2)
+    assert stash.setdefault(other, []) == [2]
+    assert len(stash) == 2
+    del stash[key]
+    assert key not in stash
+    with pytest.raises(KeyError):
+        stash[key]
+
+
+def test_a_scope_looks_up_its_tests_class_only_when_asked():
+    from pytest_estimator_isolation.scopes import Scope
+
+    class Item:
+        lookups = 0
+
+        @property
+        def cls(self) -> type:
+            Item.lookups += 1
+            return int
+
+    scope = Scope("t.py::T::test", "test", item=Item())  # type: ignore[arg-type]
+    assert Item.lookups == 0
+    assert scope.cls is int
+    assert scope.cls is int
+    assert Item.lookups == 1
+    assert Scope("conftest", "fixture").cls is None
