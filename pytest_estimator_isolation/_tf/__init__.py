@@ -36,7 +36,16 @@ from .graphs import (
 )
 from .seed import UNSET, global_seed, set_global_seed
 from .sessions import close_session, instrument_sessions, made_by_keras
-from .settings import SETTINGS, keras_clear_session, keras_loaded, read_settings, settings_at_import, watch_settings
+from .settings import (
+    SETTINGS,
+    Reading,
+    keras_clear_session,
+    keras_loaded,
+    read_settings,
+    read_values,
+    settings_at_import,
+    watch_settings,
+)
 from .writers import (
     V1,
     V2,
@@ -62,6 +71,7 @@ __all__ = [
     "V1",
     "V2",
     "GraphState",
+    "Reading",
     "cached_writers",
     "close_cached_writers",
     "close_session",
@@ -88,6 +98,7 @@ __all__ = [
     "open_files",
     "ops_since",
     "read_settings",
+    "read_values",
     "reset_default_graph",
     "set_eager_default",
     "set_global_seed",

@@ -6,11 +6,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from operator import methodcaller
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import _imports, problems
-from ._core import _CONTEXT
+from ._core import _CONTEXT, _wrap, patched
 from .eager import eager_default
 from .graphs import reset_default_graph
 
@@ -92,10 +93,14 @@ def _keras_option(pkg: str, option: str) -> Setting:
 
 @dataclass(frozen=True)
 class Policy:
-    """The global dtype policy: the one set explicitly (None: unset), and the name layers get."""
+    """The global dtype policy: the one set explicitly and its name (None and "": unset, layers get
+    ``floatx()``, looked up only when a change is reported)."""
 
     explicit: Any
     name: str
+
+
+_UNSET_POLICY = Policy(None, "")
 
 
 def _policy_home(pkg: str) -> tuple[Any, bool]:
@@ -118,18 +123,23 @@ def _bind_policy(pkg: str) -> Reader:
         explicit = partial(home.get_global_attribute, "dtype_policy")
     else:
         explicit = partial(getattr, home, "_global_policy")
-    floatx = _bind_keras_option(pkg, "floatx")  # an unset policy's name
-    last = Policy(None, "")
+    last = _UNSET_POLICY
 
     def read() -> Policy:
         nonlocal last
         policy = explicit()
-        name = str(policy.name if policy is not None else floatx())
-        if policy is not last.explicit or name != last.name:  # else the same (frozen) value again: cheaper
-            last = Policy(policy, name)
+        if policy is None:
+            return _UNSET_POLICY
+        if policy is not last.explicit:  # else the same (frozen) value again: cheaper to compare
+            last = Policy(policy, str(policy.name))
         return last
 
     return read
+
+
+def _policy_name(pkg: str, value: Policy) -> str:
+    """The name layers get: an unset policy's is ``floatx()``, looked up when a change is compared or shown."""
+    return value.name if value.explicit is not None else str(_bind_keras_option(pkg, "floatx")())
 
 
 def _put_policy(pkg: str, value: Policy) -> None:
@@ -140,10 +150,12 @@ def _put_policy(pkg: str, value: Policy) -> None:
         home.set_global_policy(value.explicit)
 
 
-def _same_policy(old: Policy, new: Policy) -> bool:
+def _same_policy(pkg: str, old: Policy, new: Policy) -> bool:
     # Keras fixes an unset policy from floatx() the first time a layer asks, so compare the names layers
     # get. Both unset and floatx() changed: that is the floatx leak, reported once, under floatx.
-    return old.name == new.name or (old.explicit is None and new.explicit is None)
+    if old.explicit is None and new.explicit is None:
+        return True
+    return _policy_name(pkg, old) == _policy_name(pkg, new)
 
 
 def _keras_policy(pkg: str) -> Setting:
@@ -153,8 +165,8 @@ def _keras_policy(pkg: str) -> Setting:
         lambda: _bind_policy(pkg),
         lambda value: _put_policy(pkg, value),
         f"{pkg}.mixed_precision.set_global_policy({{old}})",
-        show=lambda value: repr(value.name),
-        same=_same_policy,
+        show=lambda value: repr(_policy_name(pkg, value)),
+        same=partial(_same_policy, pkg),
     )
 
 
@@ -169,11 +181,17 @@ def _keras2_backend(pkg: str) -> Any:
     raise Unavailable(f"{pkg} learning phase")
 
 
+_PHASE_UNSET = (False, None)
+
+
 def _read_learning_phase(backend: Any) -> tuple[bool, Any]:
-    """Set by ``set_learning_phase``: the flag and the value of the eager pseudo-graph (per thread).
-    ``clear_session()`` replaces the dict: both are read from the module each time."""
+    """Set by ``set_learning_phase``: the flag and the value of the eager pseudo-graph (per thread);
+    unset, the value is not used. ``clear_session()`` replaces the dict: both are read from the module
+    each time."""
     dummy = backend._DUMMY_EAGER_GRAPH
-    return bool(dummy.learning_phase_is_set), backend._GRAPH_LEARNING_PHASES.get(dummy.key)
+    if not dummy.learning_phase_is_set:
+        return _PHASE_UNSET
+    return True, backend._GRAPH_LEARNING_PHASES.get(dummy.key)
 
 
 def _put_learning_phase(pkg: str, value: tuple[bool, Any]) -> None:
@@ -243,6 +261,7 @@ def _put_soft_placement(value: bool | None) -> None:
 
 
 _PLAIN_OPTIONS = {"disable_model_pruning": False, "disable_meta_optimizer": False, "min_graph_nodes": 0}
+_NO_OPTIONS: dict[str, Any] = {}  # never changed: what every read without options returns
 
 
 def _read_options(context_safe: Reader) -> dict[str, Any]:
@@ -250,6 +269,8 @@ def _read_options(context_safe: Reader) -> dict[str, Any]:
     on/off "toggles" are not: unset means the optimizer's own default)."""
     ctx = context_safe()
     raw: dict[str, Any] = {} if ctx is None else ctx._optimizer_experimental_options
+    if not raw:
+        return _NO_OPTIONS
     return {key: value for key, value in raw.items() if value is not None and _PLAIN_OPTIONS.get(key) != value}
 
 
@@ -270,6 +291,40 @@ def _put_numerics(callback: Any) -> None:
     if callback is not None:
         module._state.check_numerics_callback = callback
         _loaded(_OP_CALLBACKS).add_op_callback(callback.callback)
+
+
+# Two flags TF keeps in C++, read through pybind11 (~4-8 us each with cold caches). Their one setter is the
+# pybind module's enable(), which tensorflow.python.framework.config calls by attribute on every change:
+# wrapped once per process, it counts the changes, and a flag is read again only after one.
+_TF32 = "tensorflow.python.util._pywrap_tensor_float_32_execution"
+_DETERMINISM = "tensorflow.python.util._pywrap_determinism"
+_CHANGES = "__estimator_isolation_changes__"
+
+
+def _bind_flag(name: str) -> Reader:
+    module = _loaded(name)
+    is_enabled = module.is_enabled
+    if not patched(module, "enable"):
+        setter = module.enable
+        changes = [0]
+
+        def enable(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return setter(*args, **kwargs)
+            finally:
+                changes[0] += 1
+
+        setattr(enable, _CHANGES, changes)
+        _wrap(module, "enable", enable)
+    counted: list[int] = getattr(module.enable, _CHANGES)
+    seen = [-1, False]  # the count of changes when last read, and the value read
+
+    def read() -> bool:
+        if seen[0] != counted[0]:
+            seen[0], seen[1] = counted[0], bool(is_enabled())
+        return bool(seen[1])
+
+    return read
 
 
 def _put_determinism(value: bool) -> None:
@@ -324,14 +379,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "tf.config.experimental.tensor_float_32_execution_enabled()",
         "tensorflow",
-        lambda: _bool(_tf_config().experimental.tensor_float_32_execution_enabled),
+        lambda: _bind_flag(_TF32),
         lambda value: _tf_config().experimental.enable_tensor_float_32_execution(value),
         "tf.config.experimental.enable_tensor_float_32_execution({old})",
     ),
     Setting(
         "op determinism (tf.config.experimental.enable_op_determinism())",
         _FRAMEWORK_CONFIG,
-        lambda: _bool(_loaded(_FRAMEWORK_CONFIG).is_op_determinism_enabled),
+        lambda: _bind_flag(_DETERMINISM),
         _put_determinism,
         "tensorflow.python.framework.config.disable_op_determinism() (there is no public undo: enable "
         "determinism once for the whole suite, in conftest.py)",
@@ -352,49 +407,84 @@ def _renamed(name: str, exc: AttributeError) -> None:
     problems.report(f"{name} is not checked on this TF/Keras: {exc}")  # say so once, never guess
 
 
-def _bind_all() -> tuple[list[tuple[str, Reader]], bool]:
-    """The readers of the settings the loaded TF/Keras has, and whether every other one is Unavailable
-    (an AttributeError may also come from a module still being imported: bind again next time)."""
+class Reading(NamedTuple):
+    """The settings the loaded TF/Keras has, by name, and their values, in the same order. Two readings
+    of the same bound readers share ``names``: comparing them is one tuple comparison."""
+
+    names: tuple[str, ...]
+    values: tuple[Any, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(zip(self.names, self.values))
+
+
+_NOTHING_LOADED = Reading((), ())
+_call = methodcaller("__call__")
+
+
+def _bind_all() -> tuple[Reading, tuple[Reader, ...], bool]:
+    """The readers of the settings the loaded TF/Keras has (``Reading.values`` empty), and whether every
+    other one is Unavailable (an AttributeError may also come from a module still being imported: bind
+    again next time)."""
     modules = sys.modules
-    readers: list[tuple[str, Reader]] = []
+    names: list[str] = []
+    readers: list[Reader] = []
     complete = True
     if "tensorflow" not in modules and "keras" not in modules and "tf_keras" not in modules:
-        return readers, complete
+        return _NOTHING_LOADED, (), complete
     for setting in SETTINGS:
         if setting.needs in modules:
             try:
-                readers.append((setting.name, setting.bind()))
+                readers.append(setting.bind())
             except Unavailable:
-                pass
+                continue
             except AttributeError as exc:
                 _renamed(setting.name, exc)
                 complete = False
-    return readers, complete
+                continue
+            names.append(setting.name)
+    return Reading(tuple(names), ()), tuple(readers), complete
 
 
 # The readers, bound when sys.modules held this many modules (-1: bind again).
-_bound: tuple[int, list[tuple[str, Reader]]] = (-1, [])
+_bound: tuple[int, Reading, tuple[Reader, ...]] = (-1, _NOTHING_LOADED, ())
+
+
+def read_values() -> Reading:
+    """The value of every setting the loaded TF/Keras has; empty until one is imported. Called around
+    every test, often with cold CPU caches (a lookup in sys.modules alone costs ~1 us): the modules and
+    getters are looked up again only when the number of loaded modules changed."""
+    global _bound
+    count, bound, readers = _bound
+    if count != len(sys.modules):
+        count = len(sys.modules)
+        bound, readers, complete = _bind_all()
+        _bound = (count if complete else -1, bound, readers)
+    try:
+        return Reading(bound.names, tuple(map(_call, readers)))
+    except (Unavailable, AttributeError):
+        return _read_one_by_one(bound.names, readers)
+
+
+def _read_one_by_one(names: tuple[str, ...], readers: tuple[Reader, ...]) -> Reading:
+    """A reader failed (a module half imported or torn down, a TF private renamed): skip it."""
+    kept: list[str] = []
+    values: list[Any] = []
+    for name, read in zip(names, readers):
+        try:
+            values.append(read())
+        except Unavailable:
+            continue
+        except AttributeError as exc:
+            _renamed(name, exc)
+            continue
+        kept.append(name)
+    return Reading(tuple(kept), tuple(values))
 
 
 def read_settings() -> dict[str, Any]:
-    """The value of every setting the loaded TF/Keras has, by name; empty until one is imported.
-    Called around every test, often with cold CPU caches (a lookup in sys.modules alone costs ~1 us):
-    the modules and getters are looked up again only when the number of loaded modules changed."""
-    global _bound
-    count, readers = _bound
-    if count != len(sys.modules):
-        count = len(sys.modules)
-        readers, complete = _bind_all()
-        _bound = (count if complete else -1, readers)
-    values: dict[str, Any] = {}
-    for name, read in readers:
-        try:
-            values[name] = read()
-        except Unavailable:
-            pass
-        except AttributeError as exc:
-            _renamed(name, exc)
-    return values
+    """The value of every setting the loaded TF/Keras has, by name."""
+    return read_values().as_dict()
 
 
 _at_import: dict[str, Any] = {}

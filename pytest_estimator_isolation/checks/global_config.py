@@ -13,7 +13,6 @@ right after the import (TF's defaults plus whatever ``~/.keras/keras.json`` or t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import pytest
 
@@ -22,7 +21,7 @@ from ..kinds import GLOBAL_CONFIG
 from ..leaks import Leak
 from ..scopes import Scope
 
-_BEFORE = pytest.StashKey[dict[str, Any]]()
+_BEFORE = pytest.StashKey[_tf.Reading]()
 
 
 class GlobalConfigCheck:
@@ -31,14 +30,16 @@ class GlobalConfigCheck:
 
     @pytest.hookimpl
     def pytest_estimator_isolation_snapshot(self, scope: Scope) -> None:
-        scope.stash[_BEFORE] = _tf.read_settings()
+        scope.stash[_BEFORE] = _tf.read_values()
 
     @pytest.hookimpl
     def pytest_estimator_isolation_find_leaks(self, scope: Scope) -> Sequence[Leak]:
-        before = scope.stash.get(_BEFORE, {})
-        after = _tf.read_settings()
-        if not after or after == before:  # the last: ~6 us saved on every clean test
+        reading = scope.stash.get(_BEFORE, None)
+        now = _tf.read_values()
+        if now == reading or not now.names:  # a clean test: the same names, the same values
             return []
+        before = reading.as_dict() if reading is not None else {}
+        after = now.as_dict()
         at_import = _tf.settings_at_import()
         leaks = []
         for setting in _tf.SETTINGS:
