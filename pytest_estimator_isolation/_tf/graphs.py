@@ -6,16 +6,14 @@ import re
 import sys
 import threading
 import weakref
-from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import _sites, problems
 from ._core import _OPS, _SESSION, _module, _wrap, patched, version
 
 
-@dataclass(frozen=True)
-class GraphState:
+class GraphState(NamedTuple):
     """The global default graph and the graph-context stack of the calling thread."""
 
     graph: weakref.ReferenceType[Any] | None  # the global default graph; None until TF creates one
@@ -75,13 +73,12 @@ def graph_state() -> GraphState:
         return PRISTINE
     try:
         graph = _global_graph(ops)
-        return GraphState(
-            graph=None if graph is None else weakref.ref(graph),
-            version=0 if graph is None else graph.version,
-            finalized=False if graph is None else graph.finalized,
-            contexts=len(_entered()),
-            stack=len(ops._default_graph_stack.stack),
-        )
+        stack = len(ops._default_graph_stack.stack)
+        entered = getattr(_local, "entered", None)  # read around every test: not through _entered()
+        contexts = len(entered) if entered else 0
+        if graph is None:
+            return GraphState(None, 0, False, contexts, stack)
+        return GraphState(weakref.ref(graph), graph.version, graph.finalized, contexts, stack)
     except AttributeError as exc:
         problems.report(f"default-graph checks disabled on TF {version()}: {exc}")
         return PRISTINE

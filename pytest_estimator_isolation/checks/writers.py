@@ -57,7 +57,7 @@ class _Writer:
 
 
 _WRITERS = pytest.StashKey[list[_Writer]]()
-_THREADS = pytest.StashKey["frozenset[threading.Thread]"]()
+_THREADS = pytest.StashKey["list[threading.Thread]"]()
 _TMP = pytest.StashKey[str]()
 
 
@@ -92,7 +92,7 @@ class WritersCheck:
 
     @pytest.hookimpl
     def pytest_estimator_isolation_snapshot(self, scope: Scope) -> None:
-        scope.stash[_THREADS] = frozenset(threading.enumerate())
+        scope.stash[_THREADS] = threading.enumerate()
 
     @pytest.hookimpl
     def pytest_estimator_isolation_find_leaks(self, scope: Scope) -> Sequence[Leak]:
@@ -100,10 +100,11 @@ class WritersCheck:
         records = scope.stash.get(_WRITERS, None) or []
         if before is None:
             return []
-        new_threads = [t for t in threading.enumerate() if t not in before]
-        if not records and not new_threads:  # a clean test: ~2 us
+        now = threading.enumerate()
+        if not records and now == before:  # a clean test: the same threads, compared by identity
             return []
-        new_threads = [t for t in new_threads if t not in self._reported_threads and not isinstance(t, _DUMMY)]
+        reported = self._reported_threads
+        new_threads = [t for t in now if t not in before and t not in reported and not isinstance(t, _DUMMY)]
         if not records and not new_threads:
             return []
         scope.stash[_WRITERS] = []  # judged once; drop the strong references
