@@ -42,7 +42,7 @@ class GraphsCheck:
             # (this scope, or an earlier test that left it in place: warn mode, an allowed kind). What
             # lands in the default graph meanwhile is that leak's consequence, not a leak of its own.
             leaks = [leak for leak in leaks if leak.kind not in (GRAPH_OPS, GRAPH_FINALIZED)]
-        if _tf.is_tf_testcase(scope.cls):
+        if leaks and _tf.is_tf_testcase(scope.cls):  # the class is looked up only when it matters
             leaks = [_under_contract(leak) if leak.kind in (GRAPH_OPS, GRAPH_FINALIZED) else leak for leak in leaks]
         return leaks
 
