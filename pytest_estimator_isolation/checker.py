@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .baseline import Baseline
 
 _POLICY = pytest.StashKey[Policy]()
+_UNCHECKED = Policy("off")
 
 # pytest's own names for the fixtures behind xunit setups, and what users call them.
 _XUNIT = (
@@ -46,10 +47,11 @@ class _Test:
     """The running test, from the start of its protocol to its end: what its hooks and reports need
     (kept here, not in ``item.stash``: every access there is a Python call, read around every test)."""
 
-    __slots__ = ("findings", "fixtures", "item", "judged", "ran", "scope", "tearing_down")
+    __slots__ = ("findings", "fixtures", "item", "judged", "policy", "ran", "scope", "tearing_down")
 
     def __init__(self, item: pytest.Item) -> None:
         self.item = item
+        self.policy = _UNCHECKED
         self.scope: Scope | None = None  # until it is judged (None: not checked, or judged already)
         self.findings: list[Finding] = []
         self.judged = False
@@ -121,6 +123,7 @@ class Checker:
             policy = item.stash[_POLICY] = self._policy(item)
         if policy.mode == "off":
             return
+        test.policy = policy
         scope = test.scope = Scope(item.nodeid, "test", item=item)
         self._hooks.snapshot(scope)
         scopes.push(scope, bottom=bottom)
@@ -159,9 +162,10 @@ class Checker:
             test.ran = ran
 
     def judged(self, item: pytest.Item) -> list[str]:
-        """The owners this test's teardown checked in full: the baseline may replace their entries."""
+        """The owners this test's teardown checked in full: the baseline may replace their entries (so
+        none without a baseline)."""
         test = self._current(item)
-        if test is None:
+        if test is None or self._settings.baseline is None:
             return []
         return [item.nodeid, *test.fixtures] if test.judged and test.ran else test.fixtures
 
@@ -179,7 +183,7 @@ class Checker:
         test.scope = None
         test.judged = True
         scopes.pop(scope)
-        test.findings.extend(self._judge(scope, test.item.stash[_POLICY]))
+        test.findings.extend(self._judge(scope, test.policy))
 
     # ---------------------------------------------------------------- scoped fixtures
 
