@@ -194,10 +194,14 @@ def write_memory_suite(path: Path, n: int) -> None:
 
 # The bench suite's graph and session test bodies, timed with and without the plugin's TF patches (what
 # runs inside TF calls: graph contexts, sessions, mode switches), with its checks listening and each body
-# in a test scope of its own. One process: the patches are swapped in and out between rounds (each patch
-# keeps the original as __wrapped__). The own clock (JSON hook_seconds) does not see this part.
+# in a test scope of its own. One process; each body runs twice in a row, with and without the patches in
+# random order (each patch keeps the original as __wrapped__), and the median of those paired differences
+# is the patches' cost. Timing rounds of bodies instead resolved only about +-50 us. The own clock (JSON
+# hook_seconds) does not see this part.
+PATCH_ROUNDS = 1500
 PATCH_PROBE = """
-import json, statistics, sys, time
+import json, random, statistics, sys, time
+ROUNDS = int(sys.argv[1])
 import tensorflow as tf
 from pytest_estimator_isolation import _tf, scopes
 from pytest_estimator_isolation.checks import builtin
@@ -216,12 +220,14 @@ def session(i):
         with tf.compat.v1.Session() as sess:
             sess.run(y, {x: [1.0]})
 
-def test(i):
+def timed(body, i):
     scope = scopes.Scope(f"bench::test_{i}", "test")
     scopes.push(scope)
-    graph(i)
-    session(i)
+    start = time.perf_counter()
+    body(i)
+    spent = time.perf_counter() - start
     scopes.pop(scope)
+    return spent
 
 _tf.install()
 checks = builtin(temp_roots=["/tmp"], registry=None, worker="", rootdir=".", all_threads=False)
@@ -239,28 +245,42 @@ def swap(on):
     for owner, name, value in patches:
         setattr(owner, name, value if on else value.__wrapped__)
 
+rng = random.Random(0)
 for i in range(20):  # warm-up
-    test(i)
-times = {True: [], False: []}
-for r in range(200):  # short rounds, alternating: the machine's drifts hit both sides alike
-    on = r % 2 == 0
-    swap(on)
-    start = time.perf_counter()
-    for i in range(5):
-        test(i)
-    times[on].append((time.perf_counter() - start) / 10)
+    timed(graph, i), timed(session, i)
+diffs = {"graph": [], "session": []}
+plain = {"graph": [], "session": []}
+for r in range(ROUNDS):  # each body twice in a row, with and without the patches, in random order
+    for kind, body in (("graph", graph), ("session", session)):
+        first = rng.random() < 0.5
+        spent = {}
+        for on in (first, not first):
+            swap(on)
+            spent[on] = timed(body, r)
+        diffs[kind].append(spent[True] - spent[False])
+        plain[kind].append(spent[False])
 swap(True)
-print(json.dumps([statistics.median(times[False]), statistics.median(times[True]), len(patches)]))
+
+def se(values):  # standard error of a median, from the interquartile range (robust to outliers)
+    q = statistics.quantiles(values, n=4)
+    return 1.2533 * (q[2] - q[0]) / 1.349 / len(values) ** 0.5
+
+extra = sum(statistics.median(d) for d in diffs.values())  # per test: one graph and one session body
+error = sum(se(d) ** 2 for d in diffs.values()) ** 0.5
+base = sum(statistics.median(p) for p in plain.values()) / 2
+print(json.dumps([extra / 2, error / 2, base, len(patches)]))
 """
 
 
-def patch_overhead(python: Path) -> tuple[float, float] | None:
-    """Seconds per test body without and with the plugin's TF patches (medians of alternating rounds)."""
-    proc = subprocess.run([str(python), "-c", PATCH_PROBE], capture_output=True, text=True, env=environment())
+def patch_overhead(python: Path) -> tuple[float, float, float] | None:
+    """Seconds the plugin's TF patches add to a graph or session test body (median of paired
+    differences), its standard error, and the body's median time without them."""
+    command = [str(python), "-c", PATCH_PROBE, str(PATCH_ROUNDS)]
+    proc = subprocess.run(command, capture_output=True, text=True, env=environment())
     if proc.returncode != 0:
         return None
-    plain, patched, _count = json.loads(proc.stdout.strip().splitlines()[-1])
-    return float(plain), float(patched)
+    extra, error, plain, _count = json.loads(proc.stdout.strip().splitlines()[-1])
+    return float(extra), float(error), float(plain)
 
 
 # --------------------------------------------------------------------------- running
@@ -408,7 +428,7 @@ def median(values: list[float]) -> float:
 
 
 def own_clock(
-    by: dict[tuple[str, str, str], Row], n_tf: int, n_plain: int, patches: tuple[float, float] | None
+    by: dict[tuple[str, str, str], Row], n_tf: int, n_plain: int, patches: tuple[float, float, float] | None
 ) -> list[str]:
     """The targets read from the plugin's own clock (JSON ``hook_seconds``: its time in every per-test
     hook, the checks included), which resolves what wall differences of a few % cannot. Not on it:
@@ -422,7 +442,7 @@ def own_clock(
         loop = median(row.runs["loop"])
         lines.append(_budget_row(f"{label}: the plugin's hooks (own clock), strict row", spent / n, n, loop))
         if suite == "tf" and patches is not None:
-            extra = patches[1] - patches[0]
+            extra = patches[0]
             lines.append(_budget_row("TF suite: the plugin's TF patches (graph/session bodies)", extra, n, loop))
             lines.append(_budget_row("TF suite: hooks + patches", spent / n + extra, n, loop))
     if lines:
@@ -444,7 +464,7 @@ def report(
     sizes: dict[str, int],
     notes: list[str],
     machine: list[str],
-    patches: tuple[float, float] | None = None,
+    patches: tuple[float, float, float] | None = None,
 ) -> str:
     by = {(row.suite, row.label, row.env): row for row in rows}
 
@@ -699,8 +719,9 @@ def main() -> int:
         patches = patch_overhead(args.python)
         if patches is not None:
             notes.append(
-                f"TF patches: {patches[0] * 1e3:.3f} ms per graph/session test body without, "
-                f"{patches[1] * 1e3:.3f} ms with (medians of 100 alternating rounds of 10 bodies, one process)"
+                f"TF patches: +{patches[0] * 1e6:.1f} us (standard error {patches[1] * 1e6:.1f} us) per "
+                f"graph/session test body of {patches[2] * 1e3:.3f} ms (median of {PATCH_ROUNDS} paired "
+                "differences per kind, one process)"
             )
     text = report(rows, {"tf": n_tf, "no-tf": n_plain, "memory": n_memory}, notes, machine, patches)
     print("\n" + text)
