@@ -158,11 +158,14 @@ _BALANCED_CALLERS = (
     ("tensorflow.python.framework.op_def_library", "_apply_op_helper"),
     (_OPS, "executing_eagerly_outside_functions"),
     (_OPS, "init_scope"),
+    (_SESSION, "_FetchHandler.__init__"),  # every Session.run
 )
 
 
 def _code_of(module: str, name: str) -> Any:
-    function: Any = getattr(sys.modules.get(module), name, None)
+    function: Any = sys.modules.get(module)
+    for part in name.split("."):
+        function = getattr(function, part, None)
     while hasattr(function, "__wrapped__"):  # tf_decorator / contextmanager wrappers
         function = function.__wrapped__
     return getattr(function, "__code__", None)
