@@ -55,7 +55,8 @@ class Scope:
     ``owner``: the test's nodeid, or ``fixture 'name' (module scope)``: leaks are reported against it.
     ``stash``: where checks keep what they compare against."""
 
-    __slots__ = ("_cls", "_item", "kind", "owner", "stash")
+    # __dict__: a check may still set attributes of its own on a scope, as it could on 0.1.0's dataclass
+    __slots__ = ("__dict__", "_cls", "_item", "kind", "owner", "stash")
 
     def __init__(
         self, owner: str, kind: Literal["test", "fixture"], cls: type | None = None, item: pytest.Item | None = None

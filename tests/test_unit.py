@@ -217,3 +217,5 @@ def test_a_scope_looks_up_its_tests_class_only_when_asked():
     assert scope.cls is int
     assert Item.lookups == 1
     assert Scope("conftest", "fixture").cls is None
+    scope.mine = 1  # a check's own attribute, as on 0.1.0's Scope
+    assert scope.mine == 1
