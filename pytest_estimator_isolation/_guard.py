@@ -152,22 +152,13 @@ def _guarded(name: str, impl: Any, spent: list[float], crashes: list[_Crash]) ->
     results are tagged with the check, and ``cleanup`` gets only the leaks the check found."""
     function, plugin, check = impl.function, impl.plugin, impl.plugin_name
     now = time.perf_counter
+    tags = name == "pytest_estimator_isolation_find_leaks"
 
     def guarded(*args: Any) -> Any:
         start = now()
         try:
-            return function(*args)
-        except Exception as exc:
-            crashes.append(_Crash(check, name, exc))
-            return None
-        finally:
-            spent[0] += now() - start
-
-    def finds(*args: Any) -> Any:
-        start = now()
-        try:
             result = function(*args)
-            if result:
+            if tags and result:
                 for leak in result:
                     leak.check = leak.check or check
                     leak.origin = plugin
@@ -188,8 +179,7 @@ def _guarded(name: str, impl: Any, spent: list[float], crashes: list[_Crash]) ->
             args = (*args[:leaks_at], mine, *args[leaks_at + 1 :])
         return guarded(*args)
 
-    chosen = {"pytest_estimator_isolation_find_leaks": finds, "pytest_estimator_isolation_cleanup": cleans}
-    wrapper = chosen.get(name, guarded)
+    wrapper = cleans if name == "pytest_estimator_isolation_cleanup" else guarded
     wrapper.__wrapped__ = function  # type: ignore[attr-defined]
     return wrapper
 
