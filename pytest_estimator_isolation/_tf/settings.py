@@ -418,20 +418,19 @@ class Reading(NamedTuple):
         return dict(zip(self.names, self.values))
 
 
-_NOTHING_LOADED = Reading((), ())
 _call = methodcaller("__call__")
 
 
-def _bind_all() -> tuple[Reading, tuple[Reader, ...], bool]:
-    """The readers of the settings the loaded TF/Keras has (``Reading.values`` empty), and whether every
-    other one is Unavailable (an AttributeError may also come from a module still being imported: bind
+def _bind_all() -> tuple[tuple[str, ...], tuple[Reader, ...], bool]:
+    """The names and readers of the settings the loaded TF/Keras has, and whether every other one is
+    Unavailable (an AttributeError may also come from a module still being imported: bind
     again next time)."""
     modules = sys.modules
     names: list[str] = []
     readers: list[Reader] = []
     complete = True
     if "tensorflow" not in modules and "keras" not in modules and "tf_keras" not in modules:
-        return _NOTHING_LOADED, (), complete
+        return (), (), complete
     for setting in SETTINGS:
         if setting.needs in modules:
             try:
@@ -443,11 +442,12 @@ def _bind_all() -> tuple[Reading, tuple[Reader, ...], bool]:
                 complete = False
                 continue
             names.append(setting.name)
-    return Reading(tuple(names), ()), tuple(readers), complete
+    return tuple(names), tuple(readers), complete
 
 
-# The readers, bound when sys.modules held this many modules (-1: bind again).
-_bound: tuple[int, Reading, tuple[Reader, ...]] = (-1, _NOTHING_LOADED, ())
+# The names and readers, bound when sys.modules held this many modules (-1: bind again). Every reading
+# shares the names tuple, so that comparing two readings compares the names by identity.
+_bound: tuple[int, tuple[str, ...], tuple[Reader, ...]] = (-1, (), ())
 
 
 def read_values() -> Reading:
@@ -455,15 +455,15 @@ def read_values() -> Reading:
     every test, often with cold CPU caches (a lookup in sys.modules alone costs ~1 us): the modules and
     getters are looked up again only when the number of loaded modules changed."""
     global _bound
-    count, bound, readers = _bound
+    count, names, readers = _bound
     if count != len(sys.modules):
         count = len(sys.modules)
-        bound, readers, complete = _bind_all()
-        _bound = (count if complete else -1, bound, readers)
+        names, readers, complete = _bind_all()
+        _bound = (count if complete else -1, names, readers)
     try:
-        return Reading(bound.names, tuple(map(_call, readers)))
+        return Reading(names, tuple(map(_call, readers)))
     except (Unavailable, AttributeError):
-        return _read_one_by_one(bound.names, readers)
+        return _read_one_by_one(names, readers)
 
 
 def _read_one_by_one(names: tuple[str, ...], readers: tuple[Reader, ...]) -> Reading:
