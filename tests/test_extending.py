@@ -4,6 +4,7 @@ isolation per hook. None of these inner runs imports TensorFlow."""
 from __future__ import annotations
 
 import pytest
+from helpers import BY_NAME_CHECK
 
 ORDER = """
 import pytest
@@ -104,33 +105,17 @@ def test_a_crash_in_any_hook_is_an_error_naming_the_check(pytester, run, hook):
     )
 
 
-LATE = """
-import pytest
-from pytest_estimator_isolation import Leak, LeakKind
-
-KIND = LeakKind("X001", "x", "x", "x")
-
-class Reporting:
-    @pytest.hookimpl
-    def pytest_estimator_isolation_kinds(self):
-        return [KIND]
-
-    @pytest.hookimpl
-    def pytest_estimator_isolation_find_leaks(self, scope):
-        return [Leak(KIND, scope.owner, "reported")] if scope.owner.endswith("::test_after") else []
+LATE_CRASHING = """
 
 class LateCrashing:
     @pytest.hookimpl(tryfirst=True)  # called first: unguarded, its crash would stop the call there
     def pytest_estimator_isolation_find_leaks(self, scope):
         raise KeyError("late")
-
-def pytest_configure(config):
-    config.pluginmanager.register(Reporting(), "reporting")
 """
 
 
 def test_a_check_registered_during_the_run_is_guarded_too(pytester, run):
-    pytester.makeconftest(LATE)
+    pytester.makeconftest(BY_NAME_CHECK + LATE_CRASHING)
     pytester.makepyfile(
         """
         from conftest import LateCrashing
@@ -138,13 +123,13 @@ def test_a_check_registered_during_the_run_is_guarded_too(pytester, run):
         def test_registers(request):
             request.config.pluginmanager.register(LateCrashing(), "late-crashing")
 
-        def test_after():
+        def test_leaky_after():
             pass
         """
     )
     result = run("--estimator-isolation", "-p", "no:randomly")
     result.stdout.fnmatch_lines(["*EI900 check-error: check 'late-crashing' crashed in find_leaks*"])
-    result.stdout.fnmatch_lines(["*X001 x: reported*"])  # the other checks ran
+    result.stdout.fnmatch_lines(["*X001 stray-file: left stray.txt*"])  # the other checks ran
 
 
 def test_a_crash_in_kinds_is_a_usage_error_naming_the_check(pytester, run):
