@@ -39,7 +39,10 @@ REPORT = "bench-report.json"
 HOOKS = "all per-test hooks, checks included (JSON hook_seconds)"
 STRICT = ("--estimator-isolation=strict", f"--estimator-isolation-report={REPORT}")
 FORK_TOOLS = (("pytest_forked", "forked", "--forked"), ("pytest_isolate", "isolate", "--isolate"))
-SKIPPABLE = ("no-tf", "tf", "fresh", "fork", "memory")
+SKIPPABLE = ("no-tf", "tf", "fresh", "fork", "memory", "floor")
+# The floor rows: strict with the built-in checks swapped for as many no-op checks, or for none (the
+# suite's conftest does it, BENCH_CHECKS): what the per-test hooks cost before any check does any work.
+FLOORS = (("strict, no-op checks", "noop", "as many no-op checks"), ("strict, no checks", "none", "no checks"))
 PLAIN_RUNS = 5  # runs of each no-TF row per repeat
 
 # --------------------------------------------------------------------------- the synthetic suites
@@ -126,6 +129,35 @@ def pytest_runtest_logfinish(nodeid):
 
 
 at_finish.append(lambda session: measured.update(rss_final=rss_mb("VmRSS"), rss_peak=rss_mb("VmHWM")))
+
+
+class NoOpCheck:
+    # BENCH_CHECKS=noop: a check that keeps one value per scope and finds nothing (the floor rows).
+    KEY = pytest.StashKey()
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_snapshot(self, scope):
+        scope.stash[self.KEY] = None
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_find_leaks(self, scope):
+        scope.stash.get(self.KEY, None)
+        return []
+
+
+def pytest_collection_finish(session):
+    # The floor rows: the built-in checks (registered when the tests imported TF) swapped for as many
+    # no-op checks, or for none; the plugin's hooks and pluggy's calls stay.
+    wanted = os.environ.get("BENCH_CHECKS")
+    manager = session.config.pluginmanager
+    if wanted is None or not manager.has_plugin("estimator_isolation.graphs"):
+        return
+    builtin = [name for name, _ in manager.list_name_plugin() if name.startswith("estimator_isolation.")]
+    builtin = [name for name in builtin if name != "estimator_isolation.kinds"]
+    for name in builtin:
+        manager.unregister(name=name)
+    for i in range(len(builtin) if wanted == "noop" else 0):
+        manager.register(NoOpCheck(), f"bench-noop-{i}")
 """
 )
 NO_TF_CONFTEST = (
@@ -303,6 +335,7 @@ class Row:
     rss: list[dict[str, float]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     checks: list[dict[str, float]] = field(default_factory=list)  # seconds per check, per run
+    extra_env: dict[str, str] = field(default_factory=dict)  # added to the run's environment
 
 
 def environment() -> dict[str, str]:
@@ -358,7 +391,7 @@ def run_row(row: Row, cwd: Path, env: dict[str, str]) -> None:
         for metric in METRICS:
             row.runs[metric].append(total[metric])
         return
-    measured, error = pytest_run(row.python, cwd, row.args, env)
+    measured, error = pytest_run(row.python, cwd, row.args, {**env, **row.extra_env})
     for metric in METRICS:
         row.runs[metric].append(measured[metric])
     if error:
@@ -446,6 +479,12 @@ def own_clock(
             extra = patches[0]
             lines.append(_budget_row("TF suite: the plugin's TF patches (graph/session bodies)", extra, n, loop))
             lines.append(_budget_row("TF suite: hooks + patches", spent / n + extra, n, loop))
+        for label, _, what in FLOORS if suite == "tf" else ():
+            floor = by.get((suite, label, "main"))
+            if floor is not None and floor.checks and not floor.failures:
+                spent = median([run.get(HOOKS, NAN) for run in floor.checks])
+                name = f"floor: the hooks with the built-in checks swapped for {what} (own clock)"
+                lines.append(_budget_row(name, spent / n, n, median(floor.runs["loop"])))
     if lines:
         head = "| target: <= 100 us per test and <= 1 % of the test loop | per test | whole suite | share | met |"
         lines = ["", head, "| --- | --- | --- | --- | --- |", *lines]
@@ -553,7 +592,7 @@ def report(
         lines.append(f"| no-TF suite: TensorFlow never imported (checked at sessionfinish) | | | | {kept_out} |")
 
     for row in rows:
-        if row.checks and row.suite == "tf" and row.env == "main":
+        if row.checks and row.suite == "tf" and row.env == "main" and not row.extra_env:
             names = sorted({name for run in row.checks for name in run})
             head = f"| check ({row.label} row, JSON check_seconds) | per test | whole suite |"
             lines += ["", head, "| --- | --- | --- |"]
@@ -661,6 +700,7 @@ def main() -> int:
                 nodeids=sample,
                 counts=counts,
             ),
+            *(Row("tf", label, "main", py, STRICT, extra_env={"BENCH_CHECKS": value}) for label, value, _ in FLOORS),
             Row("memory", "off", "main", py, memory=True),
             Row("memory", "strict", "main", py, STRICT, memory=True),
         ]
@@ -676,6 +716,8 @@ def main() -> int:
                     notes.append(f"{label} row skipped: {module} is not installed in {args.fork_python}")
 
     def group(row: Row) -> str:
+        if row.extra_env:
+            return "floor"
         return "fresh" if row.nodeids else "fork" if row.env == "fork" else row.suite
 
     rows = [row for row in rows if group(row) not in args.skip]
