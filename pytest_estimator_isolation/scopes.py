@@ -53,10 +53,10 @@ class Scope:
     """A test, or a fixture of a wider scope than ``function``, from its setup to its teardown.
 
     ``owner``: the test's nodeid, or ``fixture 'name' (module scope)``: leaks are reported against it.
-    ``stash``: where checks keep what they compare against."""
+    ``stash``: where checks keep what they compare against. ``item``: the test (``None`` for a fixture)."""
 
     # __dict__: a check may still set attributes of its own on a scope, as it could on 0.1.0's dataclass
-    __slots__ = ("__dict__", "_cls", "_item", "kind", "owner", "stash")
+    __slots__ = ("__dict__", "_cls", "_looked_up", "item", "kind", "owner", "stash")
 
     def __init__(
         self, owner: str, kind: Literal["test", "fixture"], cls: type | None = None, item: pytest.Item | None = None
@@ -64,14 +64,15 @@ class Scope:
         self.owner = owner
         self.kind = kind
         self.stash: pytest.Stash = Stash()
+        self.item = item
         self._cls = cls
-        self._item = item  # the test, its class looked up only if asked (pytest walks its parents)
+        self._looked_up = item is None  # the test's class is looked up only if asked (pytest walks its parents)
 
     @property
     def cls(self) -> type | None:
         """The test's class, if any (a ``tf.test.TestCase`` has contracts of its own)."""
-        if self._item is not None:
-            self._cls, self._item = getattr(self._item, "cls", None), None
+        if not self._looked_up:
+            self._cls, self._looked_up = getattr(self.item, "cls", None), True
         return self._cls
 
     def __repr__(self) -> str:

@@ -211,11 +211,14 @@ def test_a_scope_looks_up_its_tests_class_only_when_asked():
             Item.lookups += 1
             return int
 
-    scope = Scope("t.py::T::test", "test", item=Item())  # type: ignore[arg-type]
+    item = Item()
+    scope = Scope("t.py::T::test", "test", item=item)  # type: ignore[arg-type]
+    assert scope.item is item
     assert Item.lookups == 0
     assert scope.cls is int
     assert scope.cls is int
     assert Item.lookups == 1
     assert Scope("conftest", "fixture").cls is None
+    assert Scope("conftest", "fixture").item is None
     scope.mine = 1  # a check's own attribute, as on 0.1.0's Scope
     assert scope.mine == 1

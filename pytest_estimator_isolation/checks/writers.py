@@ -58,7 +58,6 @@ class _Writer:
 
 _WRITERS = pytest.StashKey[list[_Writer]]()
 _THREADS = pytest.StashKey["list[threading.Thread]"]()
-_TMP = pytest.StashKey[str]()
 
 
 class WritersCheck:
@@ -69,15 +68,6 @@ class WritersCheck:
         self._reported_threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
         self._reported_files: set[str] = set()
         _tf.instrument_writers(self._created)
-
-    @pytest.hookimpl
-    def pytest_runtest_call(self, item: pytest.Item) -> None:
-        """Note the test's ``tmp_path`` (if it asked for one): open files are looked for under it."""
-        scope = scopes.current()
-        funcargs: dict[str, Any] = getattr(item, "funcargs", {})
-        tmp_path = funcargs.get("tmp_path")
-        if scope is not None and scope.owner == item.nodeid and tmp_path is not None:
-            scope.stash[_TMP] = str(tmp_path)
 
     def _created(self, writer: Any, api: str) -> None:
         scope = scopes.current()
@@ -134,7 +124,8 @@ class WritersCheck:
 
     def _file_leaks(self, scope: Scope, records: list[_Writer]) -> list[Leak]:
         roots = {os.path.realpath(record.logdir) for record in records if record.logdir != "?"}
-        tmp = scope.stash.get(_TMP, None)
+        funcargs: dict[str, Any] = getattr(scope.item, "funcargs", None) or {}
+        tmp = funcargs.get("tmp_path")  # the test asked for one (its teardown has not ended yet)
         if tmp is not None:
             roots.add(os.path.realpath(tmp))
         if not roots:
