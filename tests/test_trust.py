@@ -454,3 +454,37 @@ def test_in_warn_mode_a_leaked_mode_switch_is_not_blamed_again_on_the_tests_afte
     result = run("--estimator-isolation=warn", "-p", "no:randomly")
     result.assert_outcomes(passed=2, warnings=1)
     result.stdout.fnmatch_lines(["1 leak(s) in mode warn: 1 EI105 eager-mode | 1 warned"])
+
+
+def test_a_setting_put_back_after_a_leak_left_in_place_is_not_blamed_on_who_put_it_back(pytester, run):
+    # keras-tuner's tests set the default image_data_format they need; Keras' TestCase.setUp() resets the
+    # dtype policy. After a leak left in place (warn mode, an allowed kind), that undoes it: not a leak.
+    pytester.makepyfile(
+        """
+        import keras
+        import pytest
+
+        @pytest.mark.allow_leaks("global-config")
+        def test_a_leaks_channels_first():
+            keras.backend.set_image_data_format("channels_first")
+
+        def test_b_sets_the_default_it_needs():
+            keras.backend.set_image_data_format("channels_last")
+
+        def test_c_leaks_float64():
+            keras.backend.set_floatx("float64")
+
+        def test_d_changes_it_again():
+            keras.backend.set_floatx("float16")
+        """
+    )
+    result = run("--estimator-isolation=warn", "-p", "no:randomly")
+    result.assert_outcomes(passed=4, warnings=2)
+    result.stdout.fnmatch_lines(["3 leak(s) in mode warn: 3 EI301 global-config | 1 allowed, 2 warned"])
+    assert "test_b_sets_the_default_it_needs" not in result.stdout.str()
+    result = run("--estimator-isolation=strict", "-p", "no:randomly")
+    result.assert_outcomes(passed=4, errors=2)  # a's leak is allowed (b undoes it); c's is undone before d's
+    result.stdout.fnmatch_lines(
+        ["*ERROR at teardown of test_c_leaks_float64*", "*ERROR at teardown of test_d_changes*"]
+    )
+    assert "ERROR at teardown of test_b" not in result.stdout.str()
