@@ -54,6 +54,16 @@ SETTINGS = {
         lambda: keras.mixed_precision.set_global_policy("float32"),
         lambda: keras.layers.Dense(1)(tf.ones((1, 2))).dtype == "float32",
     ),
+    "max_epochs": (  # Keras 3: every later fit(epochs=...) runs at most this many
+        lambda: keras.config.set_max_epochs(1),
+        lambda: keras.config.set_max_epochs(None),
+        lambda: keras.config.max_epochs() is None,
+    ),
+    "max_steps_per_epoch": (
+        lambda: keras.config.set_max_steps_per_epoch(1),
+        lambda: keras.config.set_max_steps_per_epoch(None),
+        lambda: keras.config.max_steps_per_epoch() is None,
+    ),
     "run_eagerly": (
         lambda: tf.config.run_functions_eagerly(True),
         lambda: tf.config.run_functions_eagerly(False),
@@ -132,6 +142,8 @@ MESSAGES = {
     "epsilon": "keras.backend.epsilon() is 0.001, was 1e-07 before the test",
     "image_data_format": "keras.backend.image_data_format() is 'channels_first', was 'channels_last'",
     "policy": "keras.mixed_precision.global_policy() is 'mixed_float16', was 'float32'",
+    "max_epochs": "keras.config.max_epochs() is 1, was None before the test",
+    "max_steps_per_epoch": "keras.config.max_steps_per_epoch() is 1, was None before the test",
     "run_eagerly": "tf.config.functions_run_eagerly() is True, was False",
     "jit": "tf.config.optimizer.get_jit() is 'autoclustering', was ''",
     "optimizer_options": "tf.config.optimizer.get_experimental_options() is {'disable_meta_optimizer': True}, was {}",

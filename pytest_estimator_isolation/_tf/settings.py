@@ -91,6 +91,25 @@ def _keras_option(pkg: str, option: str) -> Setting:
     )
 
 
+def _bind_keras3_global(pkg: str, attr: str) -> Reader:
+    module = sys.modules.get(f"{pkg}.src.backend.config")
+    if module is None or not hasattr(module, attr):  # Keras 2, or a Keras 3 without this setting
+        raise Unavailable(f"{pkg} {attr}")
+    return partial(getattr, module, attr)
+
+
+def _keras3_option(pkg: str, option: str, attr: str) -> Setting:
+    """A Keras 3 debugging setting, set with ``keras.config.set_<option>()``: ``max_epochs`` caps every
+    later ``fit(epochs=...)`` silently."""
+    return Setting(
+        f"{pkg}.config.{option}()",
+        pkg,
+        lambda: _bind_keras3_global(pkg, attr),
+        lambda value: getattr(_loaded(pkg).config, f"set_{option}")(value),
+        f"{pkg}.config.set_{option}({{old}})",
+    )
+
+
 @dataclass(frozen=True)
 class Policy:
     """The global dtype policy: the one set explicitly and its name (None and "": unset, layers get
@@ -344,6 +363,8 @@ SETTINGS: tuple[Setting, ...] = (
             _keras_learning_phase(pkg),
         )
     ),
+    _keras3_option("keras", "max_epochs", "_MAX_EPOCHS"),
+    _keras3_option("keras", "max_steps_per_epoch", "_MAX_STEPS_PER_EPOCH"),
     Setting(
         "tf.config.functions_run_eagerly()",
         "tensorflow",
