@@ -468,8 +468,13 @@ def test_a_setting_put_back_after_a_leak_left_in_place_is_not_blamed_on_who_put_
         def test_a_leaks_channels_first():
             keras.backend.set_image_data_format("channels_first")
 
-        def test_b_sets_the_default_it_needs():
-            keras.backend.set_image_data_format("channels_last")
+        @pytest.fixture(scope="class")
+        def around_b():
+            yield
+
+        class TestB:  # the class fixture is judged at its teardown: b's put-back is not its doing either
+            def test_b_sets_the_default_it_needs(self, around_b):
+                keras.backend.set_image_data_format("channels_last")
 
         def test_c_leaks_float64():
             keras.backend.set_floatx("float64")
@@ -482,6 +487,7 @@ def test_a_setting_put_back_after_a_leak_left_in_place_is_not_blamed_on_who_put_
     result.assert_outcomes(passed=4, warnings=2)
     result.stdout.fnmatch_lines(["3 leak(s) in mode warn: 3 EI301 global-config | 1 allowed, 2 warned"])
     assert "test_b_sets_the_default_it_needs" not in result.stdout.str()
+    assert "around_b" not in result.stdout.str()
     result = run("--estimator-isolation=strict", "-p", "no:randomly")
     result.assert_outcomes(passed=4, errors=2)  # a's leak is allowed (b undoes it); c's is undone before d's
     result.stdout.fnmatch_lines(

@@ -10,8 +10,8 @@ When TF/Keras is first imported inside a test, that test is compared against the
 right after the import (TF's defaults plus whatever ``~/.keras/keras.json`` or the environment chose).
 
 A leak left in place (warn mode, an allowed kind) is not blamed again on the scope that puts the setting
-back to what the leak replaced: that scope undid it (Keras' own ``TestCase.setUp()`` resets the dtype
-policy; many tests set the default ``image_data_format`` they need).
+back to what the leak replaced, nor on a scoped fixture around it: that scope undid it (Keras' own
+``TestCase.setUp()`` resets the dtype policy; many tests set the default ``image_data_format`` they need).
 """
 
 from __future__ import annotations
@@ -26,21 +26,23 @@ from ..kinds import GLOBAL_CONFIG
 from ..leaks import Leak
 from ..scopes import Scope
 
-_BEFORE = pytest.StashKey[_tf.Reading]()
+_BEFORE = pytest.StashKey[tuple[_tf.Reading, int]]()  # and how many put-backs there had been
 
 
 class GlobalConfigCheck:
     def __init__(self) -> None:
         _tf.watch_settings()
         self._replaced: dict[str, Any] = {}  # by setting: the value a leak not undone (yet) replaced
+        self._put_back: dict[str, tuple[Any, int]] = {}  # by setting: the last value put back, and when
+        self._put_backs = 0
 
     @pytest.hookimpl
     def pytest_estimator_isolation_snapshot(self, scope: Scope) -> None:
-        scope.stash[_BEFORE] = _tf.read_values()
+        scope.stash[_BEFORE] = (_tf.read_values(), self._put_backs)
 
     @pytest.hookimpl
     def pytest_estimator_isolation_find_leaks(self, scope: Scope) -> Sequence[Leak]:
-        reading = scope.stash.get(_BEFORE, None)
+        reading, since = scope.stash.get(_BEFORE, (None, self._put_backs))
         now = _tf.read_values()
         if now == reading or not now.names:  # a clean test: the same names, the same values
             return []
@@ -62,6 +64,11 @@ class GlobalConfigCheck:
                 continue
             if setting.name in self._replaced and setting.same(self._replaced[setting.name], new):
                 del self._replaced[setting.name]  # put back what an earlier leak, left in place, replaced
+                self._put_backs += 1
+                self._put_back[setting.name] = (new, self._put_backs)
+                continue
+            value, when_put_back = self._put_back.get(setting.name, (None, since))
+            if when_put_back > since and setting.same(value, new):  # a test inside this fixture put it back
                 continue
             self._replaced.setdefault(setting.name, old)
             shown = setting.show(old)
