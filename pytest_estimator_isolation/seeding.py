@@ -9,11 +9,16 @@ it). Without pytest-randomly, the seed check puts back a global seed a test chan
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from . import problems
 
+_NONE = object()
+_last: Any = _NONE  # the seed reseed() set last
+
 
 def reseed(seed: int) -> None:
+    global _last
     tf = sys.modules.get("tensorflow")
     if tf is None or not hasattr(tf, "random"):
         return
@@ -21,3 +26,11 @@ def reseed(seed: int) -> None:
         tf.random.set_seed(seed)
     except Exception as exc:  # e.g. the default graph is finalized: leave the seed as it is
         problems.report(f"could not reseed TensorFlow for pytest-randomly: {exc!r}")
+    else:
+        _last = seed
+
+
+def reseeded_to(seed: Any) -> bool:
+    """Whether ``seed`` is what pytest-randomly had TF reseeded to last (it reseeds before each test's
+    setup, call and teardown, with a different seed each time): no test's doing."""
+    return _last is not _NONE and seed == _last

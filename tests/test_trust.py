@@ -362,11 +362,19 @@ def test_pytest_randomly_reseeds_tensorflow(pytester, run):
 
         def test_seeded():
             assert context.context()._seed is not None
+
+        def test_seeds_itself():  # pytest-randomly reseeds after it too: nothing to put back
+            import tensorflow as tf
+            tf.random.set_seed(1)
         """
     )
     pytester.makeconftest("import tensorflow\n")
-    result = pytester.runpytest_subprocess("-p", "randomly", "-p", "no:cacheprovider", "--randomly-seed=7")
-    result.assert_outcomes(passed=1)
+    args = ("-p", "randomly", "-p", "no:cacheprovider", "--randomly-seed=7", "--estimator-isolation")
+    result = pytester.runpytest_subprocess(*args, "--estimator-isolation-report=report.json")
+    result.assert_outcomes(passed=2)
+    report = _report(pytester)  # its reseeding is not counted as the tests' EI302 (tidied)
+    assert report["leaks"] == []
+    assert report["tidied"]["kinds"] == {}, report["tidied"]
 
 
 @requires_estimator

@@ -3,7 +3,7 @@
 ``tf.random.set_seed(...)`` in one test makes later tests deterministic by accident, so they pass only
 in that order. Most tests seed at their start, which is right, so this is tidied, never flagged (and
 only in strict mode: warn mode changes nothing). With pytest-randomly, TF is also reseeded before every
-test (:mod:`pytest_estimator_isolation.seeding`)."""
+test (:mod:`pytest_estimator_isolation.seeding`), and a seed it set is not a test's doing."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from .. import _tf
+from .. import _tf, seeding
 from ..kinds import GLOBAL_SEED
 from ..leaks import Leak
 from ..scopes import Scope
@@ -30,6 +30,8 @@ class SeedCheck:
         before = scope.stash.get(_BEFORE, _tf.UNSET)
         after = _tf.global_seed()
         if after is _tf.UNSET or after == before or (before is _tf.UNSET and after is None):
+            return []
+        if seeding.reseeded_to(after):  # pytest-randomly's reseeding, after the test's teardown too
             return []
         old = None if before is _tf.UNSET else before
         what = f"tf.random.set_seed({after!r}) left set (was {old!r}); put back after the {scope.kind}"
