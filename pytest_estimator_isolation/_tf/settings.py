@@ -428,6 +428,13 @@ def _renamed(name: str, exc: AttributeError) -> None:
     problems.report(f"{name} is not checked on this TF/Keras: {exc}")  # say so once, never guess
 
 
+def _importing(name: str) -> bool:
+    """Whether the package is still being imported: its attributes may not exist yet (``import keras``
+    imports TF, whose import hooks read the settings, before Keras 2.12's own ``backend`` exists)."""
+    spec = getattr(sys.modules.get(name.split(".")[0]), "__spec__", None)
+    return bool(getattr(spec, "_initializing", False))
+
+
 class Reading(NamedTuple):
     """The settings the loaded TF/Keras has, by name, and their values, in the same order. Two readings
     of the same bound readers share ``names``: comparing them is one tuple comparison."""
@@ -459,7 +466,8 @@ def _bind_all() -> tuple[tuple[str, ...], tuple[Reader, ...], bool]:
             except Unavailable:
                 continue
             except AttributeError as exc:
-                _renamed(setting.name, exc)
+                if not _importing(setting.needs):
+                    _renamed(setting.name, exc)
                 complete = False
                 continue
             names.append(setting.name)
