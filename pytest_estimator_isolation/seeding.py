@@ -13,8 +13,7 @@ from typing import Any
 
 from . import problems
 
-_NONE = object()
-_last: Any = _NONE  # the seed reseed() set last
+_last: int | None = None  # the seed reseed() set last
 
 
 def reseed(seed: int) -> None:
@@ -33,4 +32,4 @@ def reseed(seed: int) -> None:
 def reseeded_to(seed: Any) -> bool:
     """Whether ``seed`` is what pytest-randomly had TF reseeded to last (it reseeds before each test's
     setup, call and teardown, with a different seed each time): no test's doing."""
-    return _last is not _NONE and seed == _last
+    return _last is not None and seed == _last

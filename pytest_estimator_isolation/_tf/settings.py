@@ -65,48 +65,39 @@ class Setting:
 
 # Where Keras keeps floatx/epsilon/image_data_format, as module globals: Keras 2.13+ and tf_keras,
 # Keras 2.12, Keras 3. Reading them costs ~0.1 us; the public getters up to ~40 us each inside pytest's
-# warnings capture (Keras 2's API wrappers), and they are read around every test.
+# warnings capture (Keras 2's API wrappers), and they are read around every test. Keras 3 alone has
+# max_epochs and max_steps_per_epoch (set with keras.config.set_*: every later fit() is capped silently).
 _KERAS_CONFIG = ("{pkg}.src.backend_config", "{pkg}.backend_config", "{pkg}.src.backend.config")
-_KERAS_GLOBAL = {"floatx": "_FLOATX", "epsilon": "_EPSILON", "image_data_format": "_IMAGE_DATA_FORMAT"}
+_KERAS_GLOBAL = {
+    "floatx": "_FLOATX",
+    "epsilon": "_EPSILON",
+    "image_data_format": "_IMAGE_DATA_FORMAT",
+    "max_epochs": "_MAX_EPOCHS",
+    "max_steps_per_epoch": "_MAX_STEPS_PER_EPOCH",
+}
 
 
-def _bind_keras_option(pkg: str, option: str) -> Reader:
+def _bind_keras_option(pkg: str, option: str, api: str = "backend") -> Reader:
     attr = _KERAS_GLOBAL[option]
     for name in _KERAS_CONFIG:
         module = sys.modules.get(name.format(pkg=pkg))
         if module is not None and hasattr(module, attr):
             return partial(getattr, module, attr)  # the setter replaces the global: read it each time
+    if api != "backend":  # a keras.config-only setting: this Keras (2, or an older 3) lacks it
+        raise Unavailable(f"{pkg} {option}")
     read: Reader = getattr(_loaded(pkg).backend, option)  # a layout not known here: the public getter
     return read
 
 
-def _keras_option(pkg: str, option: str) -> Setting:
-    """``keras.backend.floatx()`` and friends: the same setter in Keras 2 and 3."""
+def _keras_option(pkg: str, option: str, api: str = "backend") -> Setting:
+    """``keras.backend.floatx()`` and friends (the same setter in Keras 2 and 3), or ``api="config"``:
+    a Keras 3 ``keras.config`` setting."""
     return Setting(
-        f"{pkg}.backend.{option}()",
+        f"{pkg}.{api}.{option}()",
         pkg,
-        lambda: _bind_keras_option(pkg, option),
-        lambda value: getattr(_loaded(pkg).backend, f"set_{option}")(value),
-        f"{pkg}.backend.set_{option}({{old}})",
-    )
-
-
-def _bind_keras3_global(pkg: str, attr: str) -> Reader:
-    module = sys.modules.get(f"{pkg}.src.backend.config")
-    if module is None or not hasattr(module, attr):  # Keras 2, or a Keras 3 without this setting
-        raise Unavailable(f"{pkg} {attr}")
-    return partial(getattr, module, attr)
-
-
-def _keras3_option(pkg: str, option: str, attr: str) -> Setting:
-    """A Keras 3 debugging setting, set with ``keras.config.set_<option>()``: ``max_epochs`` caps every
-    later ``fit(epochs=...)`` silently."""
-    return Setting(
-        f"{pkg}.config.{option}()",
-        pkg,
-        lambda: _bind_keras3_global(pkg, attr),
-        lambda value: getattr(_loaded(pkg).config, f"set_{option}")(value),
-        f"{pkg}.config.set_{option}({{old}})",
+        lambda: _bind_keras_option(pkg, option, api),
+        lambda value: getattr(getattr(_loaded(pkg), api), f"set_{option}")(value),
+        f"{pkg}.{api}.set_{option}({{old}})",
     )
 
 
@@ -363,8 +354,8 @@ SETTINGS: tuple[Setting, ...] = (
             _keras_learning_phase(pkg),
         )
     ),
-    _keras3_option("keras", "max_epochs", "_MAX_EPOCHS"),
-    _keras3_option("keras", "max_steps_per_epoch", "_MAX_STEPS_PER_EPOCH"),
+    _keras_option("keras", "max_epochs", api="config"),
+    _keras_option("keras", "max_steps_per_epoch", api="config"),
     Setting(
         "tf.config.functions_run_eagerly()",
         "tensorflow",
