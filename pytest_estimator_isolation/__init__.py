@@ -3,8 +3,9 @@ caused them. The pytest plugin lives in :mod:`pytest_estimator_isolation.plugin`
 
 from __future__ import annotations
 
-from .leaks import EstimatorIsolationWarning, Leak, LeakKind
+from .calls import check_hook
+from .leaks import EstimatorIsolationWarning, Leak, LeakKind, Site
 from .scopes import Scope
 
 __version__ = "0.1.0"
-__all__ = ["EstimatorIsolationWarning", "Leak", "LeakKind", "Scope", "__version__"]
+__all__ = ["EstimatorIsolationWarning", "Leak", "LeakKind", "Scope", "Site", "__version__", "check_hook"]

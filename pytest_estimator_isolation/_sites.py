@@ -7,6 +7,8 @@ import sys
 import sysconfig
 from types import FrameType
 
+from .leaks import Site
+
 _here = os.path.dirname(os.path.abspath(__file__))
 _LIBRARY_MARKERS = (
     f"{os.sep}tensorflow{os.sep}",
@@ -38,15 +40,15 @@ def is_user(filename: str) -> bool:
     return known
 
 
-def user_stack(depth: int = 2, limit: int = 8) -> tuple[str, ...]:
+def user_stack(depth: int = 2, limit: int = 8) -> tuple[Site, ...]:
     """The innermost ``limit`` frames of user code (outside TF, Keras, pytest and this plugin),
-    innermost first, as ``path:line in function``."""
+    innermost first."""
     frame: FrameType | None = sys._getframe(depth)
-    out: list[str] = []
+    out: list[Site] = []
     while frame is not None and len(out) < limit:
         code = frame.f_code
         if is_user(code.co_filename):
-            out.append(f"{relative(code.co_filename)}:{frame.f_lineno} in {code.co_name}")
+            out.append(Site(relative(code.co_filename), frame.f_lineno, code.co_name))
         frame = frame.f_back
     return tuple(out)
 

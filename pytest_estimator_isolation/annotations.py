@@ -7,15 +7,11 @@ it. Printed by the controller at the end of the run, so it covers every xdist wo
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from typing import Any
-
 import pytest
 
+from .findings import Finding
 from .report import REPORT_ATTR
 
-_WHERE = re.compile(r"^(?P<file>.+):(?P<line>\d+) in .*$")
 _COMMANDS = {"failed": "error", "warned": "warning"}
 
 
@@ -29,19 +25,18 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def command(entry: Mapping[str, Any]) -> str | None:
-    """The workflow command for one leak dict, or None for leaks that pass (allowed, baselined)."""
-    name = _COMMANDS.get(entry.get("outcome", ""))
+def command(finding: Finding) -> str | None:
+    """The workflow command for one finding, or None for leaks that pass (allowed, baselined)."""
+    name = _COMMANDS.get(finding.outcome)
     if name is None:
         return None
-    found = _WHERE.match(entry.get("where") or "")
-    if found is not None:
-        file, line = found["file"], found["line"]
+    if finding.where is not None and finding.where.line:
+        file, line = finding.where.path, str(finding.where.line)
     else:  # no user frame: point at the test's file
-        file, line = str(entry.get("nodeid") or entry["owner"]).split("::")[0], "1"
-    properties = {"file": file, "line": line, "title": f"{entry['code']} {entry['kind']}"}
+        file, line = (finding.nodeid or finding.owner).split("::")[0], "1"
+    properties = {"file": file, "line": line, "title": f"{finding.code} {finding.kind}"}
     shown = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
-    message = f"{entry['what']} (in {entry['owner']})\nfix: {entry['fix']}"
+    message = f"{finding.what} (in {finding.owner})\nfix: {finding.fix}"
     return f"::{name} {shown}::{escape_data(message)}"
 
 
@@ -54,7 +49,7 @@ class Annotations:
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for entry in getattr(report, REPORT_ATTR, None) or ():
-            found = command({**entry, "nodeid": report.nodeid})
+            found = command(Finding.from_json(entry, nodeid=report.nodeid))
             if found is not None:
                 self.commands.append(found)
 

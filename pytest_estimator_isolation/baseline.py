@@ -15,13 +15,13 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
 
-from .leaks import Leak
+from .findings import Finding
 
 SCHEMA = 2
 READABLE = (1, 2)
@@ -32,16 +32,15 @@ class Entry(NamedTuple):  # NamedTuple, not a dataclass: ~1 ms less to import, t
     subject: str
     owners: tuple[str, ...]  # sorted; one owner unless subject is set
 
-    def covers(self, leak: Mapping[str, Any]) -> bool:
-        """Whether this entry lets ``leak`` (a leak dict, as reports carry it) pass."""
-        involved = involved_in(leak)
-        if self.kind == leak.get("covered_by") and not self.subject:
-            return self.owners[0] == str(leak["owner"])
-        if self.kind != leak["kind"]:
+    def covers(self, leak: Finding) -> bool:
+        """Whether this entry lets ``leak`` pass."""
+        if self.kind == leak.covered_by and not self.subject:
+            return self.owners[0] == leak.owner
+        if self.kind != leak.kind:
             return False
         if self.subject:
-            return self.subject == leak.get("subject") and involved <= set(self.owners)
-        return self.owners[0] in involved  # one owner; a schema 1 shared-model-dir entry matches loosely
+            return self.subject == leak.subject and leak.involved <= set(self.owners)
+        return self.owners[0] in leak.involved  # one owner; a schema 1 shared-model-dir entry matches loosely
 
     def to_json(self) -> dict[str, Any]:
         if self.subject:
@@ -54,24 +53,20 @@ class Entry(NamedTuple):  # NamedTuple, not a dataclass: ~1 ms less to import, t
         return f"{self.kind} in {self.owners[0]}"
 
 
-def involved_in(leak: Mapping[str, Any]) -> set[str]:
-    return {leak["owner"], *(leak.get("others") or ())}
-
-
-def entries_of(leaks: Iterable[Mapping[str, Any]]) -> set[Entry]:
+def entries_of(leaks: Iterable[Finding]) -> set[Entry]:
     """The baseline entries that cover these leaks: one per owner and kind, one per subject and kind
     (with every test involved), none for a leak another of its owner's leaks covers."""
     leaks = list(leaks)
-    present = {(leak["kind"], leak["owner"]) for leak in leaks}
+    present = {(leak.kind, leak.owner) for leak in leaks}
     single: set[Entry] = set()
     shared: dict[tuple[str, str], set[str]] = {}
     for leak in leaks:
-        if leak.get("covered_by") and (leak["covered_by"], leak["owner"]) in present:
+        if leak.covered_by and (leak.covered_by, leak.owner) in present:
             continue
-        if leak.get("subject"):
-            shared.setdefault((leak["kind"], leak["subject"]), set()).update(involved_in(leak))
+        if leak.subject:
+            shared.setdefault((leak.kind, leak.subject), set()).update(leak.involved)
         else:
-            single.add(Entry(leak["kind"], "", (leak["owner"],)))
+            single.add(Entry(leak.kind, "", (leak.owner,)))
     return single | {Entry(kind, subject, tuple(sorted(owners))) for (kind, subject), owners in shared.items()}
 
 
@@ -151,11 +146,10 @@ class Baseline:
                     f"{entry.kind!r}; known kinds: {', '.join(sorted(known))}"
                 )
 
-    def covers(self, leak: Leak | Mapping[str, Any]) -> bool:
-        found = leak.to_dict() if isinstance(leak, Leak) else leak
-        return any(entry.covers(found) for entry in self.entries)
+    def covers(self, leak: Finding) -> bool:
+        return any(entry.covers(leak) for entry in self.entries)
 
-    def fixed(self, seen: Iterable[Mapping[str, Any]], judged: Collection[str]) -> list[Entry]:
+    def fixed(self, seen: Iterable[Finding], judged: Collection[str]) -> list[Entry]:
         """Entries fixed since the baseline: every test they name was checked, and no leak matched them.
         An entry of a test that did not run (deselected, not collected, interrupted, opted out) is not."""
         seen = list(seen)
@@ -165,7 +159,7 @@ class Baseline:
             if set(entry.owners) <= set(judged) and not any(entry.covers(leak) for leak in seen)
         ]
 
-    def updated(self, seen: Iterable[Mapping[str, Any]], judged: Collection[str]) -> tuple[list[Entry], int]:
+    def updated(self, seen: Iterable[Finding], judged: Collection[str]) -> tuple[list[Entry], int]:
         """The baseline after this run: what it found, plus every entry it could not judge (one of whose
         tests it did not check), merged. Also returns how many entries were kept that way."""
         kept = [entry for entry in self.entries if not set(entry.owners) <= set(judged)]

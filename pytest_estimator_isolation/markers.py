@@ -8,13 +8,12 @@ fixtures and xunit setups (``setup_class``, ``setup_module``)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Union
+from typing import NamedTuple, Union
 
 import pytest
 
 from .leaks import LeakKind
-from .options import MODES, check_mode
-from .verdict import Mode, Policy
+from .options import MODES, Mode, check_mode
 
 MODE = "estimator_isolation"
 ALLOW = "allow_leaks"
@@ -25,6 +24,13 @@ HELP = (
     f"{ALLOW}(*kinds): let these leak kinds (e.g. 'open-session' or 'EI101') pass for this test; they are "
     "still reported, and not cleaned up; on a class or module, its scoped fixtures too.",
 )
+
+
+class Policy(NamedTuple):
+    """How one scope (a test, a scoped fixture) is judged: its mode and the leak kinds it allows."""
+
+    mode: Mode
+    allowed: frozenset[str] = frozenset()
 
 
 def register(config: pytest.Config) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from .baseline import parse_entry, write_atomically
+from .findings import Finding
 from .report import REPORT_SCHEMA, counts_line, format_tidied
 
 
@@ -44,8 +45,8 @@ def _same(values: list[Any]) -> Any:
 
 def merge(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
     leaks = sorted(
-        (leak for report in reports for leak in report["leaks"]),
-        key=lambda leak: (str(leak.get("nodeid")), str(leak.get("owner")), str(leak.get("code"))),
+        (Finding.from_json(leak) for report in reports for leak in report["leaks"]),
+        key=lambda leak: (leak.nodeid, leak.owner, leak.code),
     )
     seconds: Counter[str] = Counter()
     hooks = 0.0
@@ -72,10 +73,10 @@ def merge(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {
         "schema": REPORT_SCHEMA,
         "run": {**run, "shards": len(reports)},
-        "counts": dict(Counter(leak["outcome"] for leak in leaks)),
+        "counts": dict(Counter(leak.outcome for leak in leaks)),
         "check_seconds": {check: round(spent, 6) for check, spent in sorted(seconds.items())},
         "hook_seconds": round(hooks, 6),
-        "leaks": leaks,
+        "leaks": [leak.to_json() for leak in leaks],
         "tidied": {
             "kinds": dict(sorted(tidied_kinds.items())),
             "freed": dict(sorted(freed.items())),
@@ -86,12 +87,10 @@ def merge(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def summary(merged: dict[str, Any]) -> list[str]:
-    lines = [
-        f"[{leak['outcome']}] {leak['code']} {leak['kind']} in {leak['owner']}: {leak['what']}"
-        for leak in merged["leaks"]
-    ]
-    if merged["leaks"]:
-        lines.append(counts_line(merged["leaks"], str(merged["run"].get("mode"))))
+    leaks = [Finding.from_json(leak) for leak in merged["leaks"]]
+    lines = [f"[{leak.outcome}] {leak.code} {leak.kind} in {leak.owner}: {leak.what}" for leak in leaks]
+    if leaks:
+        lines.append(counts_line(leaks, str(merged["run"].get("mode"))))
     if merged["tidied"]["kinds"]:
         lines.append(format_tidied(merged["tidied"]))
     lines += [f"fixed since the baseline: {parse_entry('report', i, raw)}" for i, raw in enumerate(merged["fixed"])]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import pytest
 
-from .verdict import Mode
+Mode = Literal["strict", "warn", "off"]
 
 MODES: tuple[Mode, ...] = ("strict", "warn", "off")
 ENV_MODE = "PYTEST_ESTIMATOR_ISOLATION"

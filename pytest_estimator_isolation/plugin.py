@@ -1,42 +1,53 @@
-"""pytest hooks: options, markers, fixtures, and the calls into :class:`~.checker.Checker` around each
-test. Nothing here imports TensorFlow; the per-test hooks are registered only when some test is checked,
-and the built-in checks only once the suite has imported TensorFlow."""
+"""pytest hooks: options, markers, fixtures, and delivering what :mod:`.runner` and :mod:`.verdict`
+decided around each test. Nothing here imports TensorFlow; the per-test hooks are registered only when
+some test is checked (:class:`Following`), the judging ones and the built-in checks only once some check
+exists (:class:`Judging`: the suite imported TensorFlow, or a user registered a check of their own).
+
+The per-test line, in the order pytest runs it:
+
+- ``pytest_runtest_protocol`` (:class:`Following`, one ``wrapper=True`` hook): the test begins, and ends.
+- ``pytest_fixture_setup`` (:class:`Following`): a wider-scoped fixture is a scope of its own.
+- ``pytest_runtest_teardown`` (:class:`Judging`): after the test's teardown, the runner judges it and the
+  verdict settles it; here it is delivered (warnings, a failure raised at teardown, junit properties).
+- ``pytest_runtest_makereport`` (:class:`Judging`): the findings go on the teardown report (so xdist
+  carries them), and a failure names the leaks still in place as probable polluters.
+- ``pytest_fixture_post_finalizer`` (:class:`Judging`): a wider-scoped fixture torn down is judged.
+"""
 
 from __future__ import annotations
 
-import functools
 import os
-import re
 import sys
 import tempfile
 import warnings
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from pathlib import Path
-from time import perf_counter as _now
-from typing import TYPE_CHECKING, Any, TypeVar
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import _imports, gate, markers, options, problems, report, scopes
+from . import _imports, calls, gate, markers, options, problems, report, scopes
 from .fixtures import copy_model_dir, keras_clean, make_estimator, model_dir, run_config, tf_graph, tf_session
-from .leaks import EstimatorIsolationWarning
-from .verdict import NOTHING, Policy
+from .leaks import EstimatorIsolationWarning, Site
+from .markers import Policy
+from .verdict import Settlement
 
-if TYPE_CHECKING:  # the checks and the TF facade are imported only when some test is checked
+if TYPE_CHECKING:  # the runner (and with it the checks' machinery) is imported only when some test is checked
     from .baseline import Baseline  # noqa: F401 (named in a StashKey string)
-    from .checker import Checker
+    from .runner import Runner
 
 __all__ = ["copy_model_dir", "keras_clean", "make_estimator", "model_dir", "run_config", "tf_graph", "tf_session"]
 
 SETTINGS = pytest.StashKey[options.Settings]()
-CHECKER = pytest.StashKey["Checker"]()
+RUNNER = pytest.StashKey["Runner"]()
 BASELINE = pytest.StashKey["Baseline | None"]()
-_FAILED = pytest.StashKey[bool]()
 _WORKER_USAGE_ERROR = pytest.StashKey[str]()  # in the xdist controller: a worker's usage error
 USAGE_KEY = "estimator_isolation_usage_error"  # in xdist's workeroutput
 
 REGISTRY_NAME = "estimator-isolation-model-dirs.jsonl"
-_JUDGING = "estimator_isolation_judging"
+_PREFIX = "estimator_isolation."  # every plugin object this plugin registers is named with it
+_JUDGING = _PREFIX + "judging"
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -63,69 +74,76 @@ def pytest_configure(config: pytest.Config) -> None:
     markers.register(config)
     settings = options.resolve(config)
     config.stash[SETTINGS] = settings
+    config.add_cleanup(_forget_run)
     baseline = None
     if settings.baseline is not None:
         from .baseline import Baseline
 
         baseline = Baseline.load(settings.baseline, missing_ok=settings.update_baseline)
     config.stash[BASELINE] = baseline
+    register = config.pluginmanager.register
     if not hasattr(config, "workerinput"):  # in the xdist controller, or without xdist
         options.check_paths(settings)
         judge = gate.Gate(settings, baseline)
-        config.pluginmanager.register(judge, "estimator_isolation_gate")
-        collector = report.Collector(config, settings, judge, lambda: _seconds(config))
-        config.pluginmanager.register(collector, "estimator_isolation_report")
+        register(judge, _PREFIX + "gate")
+        register(report.Summary(config, settings, judge, lambda: _seconds(config)), _PREFIX + "summary")
         if settings.annotations:
             from .annotations import Annotations
 
-            config.pluginmanager.register(Annotations(), "estimator_isolation_annotations")
-    from .kinds import BuiltinKinds
+            register(Annotations(), _PREFIX + "annotations")
+    from .checks import BuiltinKinds
 
-    config.pluginmanager.register(BuiltinKinds(), "estimator_isolation.kinds")
+    register(BuiltinKinds(), _PREFIX + "kinds")
     if settings.mode != "off":
         _enable(config)
     if settings.keras_reset:
-        config.pluginmanager.register(KerasReset(), "estimator_isolation_keras_reset")
+        register(KerasReset(), _PREFIX + "keras_reset")
 
 
-def _enable(config: pytest.Config) -> Checker:
+def _forget_run() -> None:
+    """The run is over: a second in-process run (pytester, IDE runners) starts with nothing of this one."""
+    tf_facade = sys.modules.get(f"{__package__}._tf")
+    if tf_facade is not None:
+        tf_facade.uninstall()
+    _imports.uninstall()
+    problems.reset()
+    scopes.clear()
+    calls.forget()
+
+
+def _enable(config: pytest.Config) -> Runner:
     """Start checking: follow the tests and their scoped fixtures now; judge them once TensorFlow is
     imported (a suite that never imports it pays one hook wrapper per test, and one per fixture set up)."""
-    checker = config.stash.get(CHECKER, None)
-    if checker is None:
-        from .checker import Checker
+    runner = config.stash.get(RUNNER, None)
+    if runner is None:
+        from .runner import Runner
 
-        checker = config.stash[CHECKER] = Checker(config, config.stash[SETTINGS], config.stash[BASELINE])
-        config.pluginmanager.register(Following(checker), "estimator_isolation_following")
+        runner = config.stash[RUNNER] = Runner(config, config.stash[SETTINGS], config.stash[BASELINE])
+        config.pluginmanager.register(Following(runner), _PREFIX + "following")
         _imports.when_imported("tensorflow", lambda _module: _register_checks(config))
-    return checker
+    return runner
 
 
 def _start_judging(config: pytest.Config) -> None:
     """Some check exists: judge every test from now on, the running one (if any) included."""
     if not config.pluginmanager.has_plugin(_JUDGING):
-        checker = config.stash[CHECKER]
-        config.pluginmanager.register(Judging(checker), _JUDGING)
-        checker.start()
+        runner = config.stash[RUNNER]
+        config.pluginmanager.register(Judging(runner), _JUDGING)
+        runner.start()
 
 
 def _register_checks(config: pytest.Config) -> None:
     from . import _tf
-    from .checks import builtin
+    from .checks import Run, builtin
 
     _start_judging(config)  # first: a problem instrumenting TF below is delivered on the running test
     _tf.install()
     roots, registry, worker = _temp_roots(config)
-    checks = builtin(
-        temp_roots=roots,
-        registry=registry,
-        worker=worker,
-        rootdir=str(config.rootpath),
-        all_threads=config.stash[SETTINGS].all_threads,
-    )
-    for name, check in checks:
-        if not config.pluginmanager.has_plugin(f"estimator_isolation.{name}"):
-            config.pluginmanager.register(check, f"estimator_isolation.{name}")
+    run = Run(roots, registry, worker, str(config.rootpath), config.stash[SETTINGS].all_threads)
+    for check in builtin(run):
+        name: str = getattr(check, "name")  # noqa: B009 (every built-in check names itself)
+        if not config.pluginmanager.has_plugin(name):
+            config.pluginmanager.register(check, name)
 
 
 def _temp_roots(config: pytest.Config) -> tuple[list[str], Path | None, str]:
@@ -144,8 +162,8 @@ def _temp_roots(config: pytest.Config) -> tuple[list[str], Path | None, str]:
 
 
 def _seconds(config: pytest.Config) -> dict[str, float]:
-    checker = config.stash.get(CHECKER, None)
-    return {**checker.seconds, report.HOOKS_KEY: checker.hook_seconds} if checker is not None else {}
+    runner = config.stash.get(RUNNER, None)
+    return {**runner.checks.seconds, report.HOOKS_KEY: runner.hook_seconds} if runner is not None else {}
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -168,26 +186,17 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         workeroutput[report.TF_KEY] = _imports.loaded_version()
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    tf_facade = sys.modules.get(f"{__package__}._tf")  # imported only if the suite imported TF
-    if tf_facade is not None:
-        tf_facade.uninstall()
-    _imports.uninstall()
-    problems.reset()
-    scopes.clear()
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Read every test's markers (bad ones stop the run here) and start checking if any test is."""
     default = config.stash[SETTINGS].mode
-    checker = _enable(config) if default != "off" else config.stash.get(CHECKER, None)
-    if checker is not None:
-        checker.known_kinds()  # a check's bad kinds stop the run here, too
-        kinds: markers.Known = checker.known_kinds
+    runner = _enable(config) if default != "off" else config.stash.get(RUNNER, None)
+    if runner is not None:
+        runner.known_kinds()  # a check's bad kinds stop the run here, too
+        kinds: markers.Known = runner.known_kinds
     else:  # off, unless a marker turns it on: the kinds are only needed if a marker names some
-        from ._guard import Hooks
+        import functools
 
-        kinds = functools.cache(Hooks(config.pluginmanager).known)
+        kinds = functools.cache(calls.Checks(config.pluginmanager).known)
 
     try:
         parents: dict[markers.Node, Policy] = {}
@@ -202,11 +211,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=items[:])
         items[:] = []
         return
-    if checker is None and any(policy.mode != "off" for policy in policies):
-        checker = _enable(config)
-    if checker is not None:
-        checker.prepare(items, policies)
-        if checker.any_check():  # a check of the user's own, in a suite that may never import TF
+    if runner is None and any(policy.mode != "off" for policy in policies):
+        runner = _enable(config)
+    if runner is not None:
+        runner.prepare(items, policies)
+        if runner.checks.any_check():  # a check of the user's own, in a suite that may never import TF
             _start_judging(config)
 
 
@@ -240,86 +249,89 @@ class KerasReset:
             self.clear()
 
 
-_T = TypeVar("_T")
-_SITE = re.compile(r"^(?P<path>.+):(?P<line>\d+) in ")
-
-
-class _Timed:
-    """A plugin object calling into the checker, every call added to the plugin's own clock."""
-
-    def __init__(self, checker: Checker) -> None:
-        self.checker = checker
-
-    def _timed(self, method: Callable[..., _T], *args: Any) -> _T:
-        start = _now()
-        try:
-            return method(*args)
-        finally:
-            self.checker.hook_seconds += _now() - start
-
-
-class Following(_Timed):
+class Following:
     """Which test runs, and which scoped fixtures are being set up: registered when some test is
-    checked, so that TensorFlow imported in the middle of a test finds who owns what it creates."""
+    checked, so that TensorFlow imported in the middle of a test finds who owns what it creates. Every
+    hook adds its time to the plugin's own clock (``hook_seconds`` in the JSON report)."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
 
     @pytest.hookimpl
     def pytest_plugin_registered(self) -> None:
-        self.checker.plugins_changed()
+        self.runner.plugins_changed()
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)  # tryfirst: snapshot before other plugins' setup work
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
-        self._timed(self.checker.begin_test, item)
+        runner = self.runner
+        start = perf_counter()
+        runner.begin_test(item)
+        runner.hook_seconds += perf_counter() - start
         try:
             return (yield)
         finally:
-            self._timed(self.checker.leave_test)
+            start = perf_counter()
+            runner.leave_test()
+            runner.hook_seconds += perf_counter() - start
 
     @pytest.hookimpl(wrapper=True)
     def pytest_fixture_setup(
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
     ) -> Generator[None, Any, Any]:
-        fixture = self._timed(self.checker.fixture_starting, fixturedef, request)
+        runner = self.runner
+        start = perf_counter()
+        fixture = runner.fixture_starting(fixturedef, request)
+        runner.hook_seconds += perf_counter() - start
         if fixture is None:
             return (yield)
         try:
             result = yield
         except BaseException:
-            self._timed(self.checker.fixture_failed, fixture)
+            start = perf_counter()
+            runner.fixture_failed(fixture)
+            runner.hook_seconds += perf_counter() - start
             raise
-        self._timed(self.checker.fixture_ready, fixturedef, fixture)
+        start = perf_counter()
+        runner.fixture_ready(fixturedef, fixture)
+        runner.hook_seconds += perf_counter() - start
         return result
 
 
-class Judging(_Timed):
-    """The hooks that judge every test and deliver what the checker and the verdict decided,
+class Judging:
+    """The hooks that judge every test and deliver what the runner and the verdict decided,
     registered once some check exists (the built-in ones when the suite imports TensorFlow)."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
 
     @pytest.hookimpl
     def pytest_fixture_post_finalizer(self, fixturedef: pytest.FixtureDef[Any]) -> None:
-        self._timed(self.checker.fixture_torn_down, fixturedef)
+        start = perf_counter()
+        self.runner.fixture_torn_down(fixturedef)
+        self.runner.hook_seconds += perf_counter() - start
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:
-        self.checker.teardown_started()
+        test = self.runner.test
+        if test is not None:
+            test.tearing_down = True
         try:
             yield
         except BaseException:
-            self._timed(self._deliver, item, False)
+            self._deliver(item, teardown_failed=True)
             raise
-        self._timed(self._deliver, item, True)
+        self._deliver(item, teardown_failed=False)
 
-    def _deliver(self, item: pytest.Item, fail: bool) -> None:
-        settlement = self.checker.end_test(item)
-        if settlement is NOTHING:  # no findings, no problems: a clean test
-            return
-        findings = self.checker.findings(item)
-        if findings:
-            item.user_properties.extend(report.junit_properties(findings))
-        for text, where in settlement.warnings:
-            _warn_at(item, text, where)
-        if settlement.failure is not None and fail:
-            item.stash[_FAILED] = True
-            pytest.fail(settlement.failure, pytrace=False)
+    def _deliver(self, item: pytest.Item, teardown_failed: bool) -> None:
+        start = perf_counter()
+        try:
+            settlement = self.runner.end_test(item, teardown_failed)
+            test = self.runner.test
+            if test is not None and test.findings:
+                item.user_properties.extend(report.junit_properties(test.findings))
+            _deliver(item, settlement)
+        finally:
+            self.runner.hook_seconds += perf_counter() - start
 
     # tryfirst: the outermost wrapper, so it sees the report after pytest's xfail handling
     @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -328,39 +340,49 @@ class Judging(_Timed):
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         rep = yield
         if call.when != "setup" or rep.failed:
-            self._timed(self._report, item, call, rep)
+            start = perf_counter()
+            self._report(item, call.when, rep)
+            self.runner.hook_seconds += perf_counter() - start
         return rep
 
-    def _report(self, item: pytest.Item, call: pytest.CallInfo[None], rep: pytest.TestReport) -> None:
-        if call.when == "call":
-            self.checker.body_ran(item, not rep.skipped or hasattr(rep, "wasxfail"))
-        if rep.failed and call.when != "teardown":
-            victims = self.checker.victims(str(rep.longrepr))
-            if victims:
-                rep.sections.append(("estimator isolation: leaks still in place", report.format_polluters(victims)))
-        if call.when == "teardown":
-            findings = self.checker.findings(item)
-            if findings:  # on the report, so xdist carries it to the controller's summary
-                setattr(rep, report.REPORT_ATTR, [finding.to_dict() for finding in findings])
-            judged = self.checker.judged(item)
+    def _report(self, item: pytest.Item, when: str, rep: pytest.TestReport) -> None:
+        runner = self.runner
+        test = runner.test
+        if test is None or test.item is not item:
+            return
+        if when == "call":
+            test.ran = not rep.skipped or hasattr(rep, "wasxfail")
+        if rep.failed and when != "teardown":
+            polluters = runner.polluters.of(str(rep.longrepr))
+            if polluters:
+                rep.sections.append(("estimator isolation: leaks still in place", report.format_polluters(polluters)))
+        if when == "teardown":
+            if test.findings:  # on the report, so xdist carries it to the controller's summary
+                setattr(rep, report.REPORT_ATTR, [finding.to_json() for finding in test.findings])
+            judged = runner.judged(test)
             if judged:  # what the baseline may replace, and call fixed (see gate.py)
-                setattr(rep, gate.JUDGED_ATTR, judged)
-            if hasattr(rep, "wasxfail") and item.stash.get(_FAILED, False):
-                # pytest turns any error of an xfail test into "XFAIL at teardown": a leak is not the
-                # expected failure, and must fail the run like any other.
+                setattr(rep, report.JUDGED_ATTR, judged)
+            if hasattr(rep, "wasxfail") and test.failed:  # see verdict.fails_xfail
                 rep.outcome = "failed"
                 del rep.wasxfail
 
 
-def _warn_at(item: pytest.Item, text: str, where: str | None) -> None:
+def _deliver(item: pytest.Item, settlement: Settlement) -> None:
+    """Emit the warnings, then raise the failure (at teardown: the test's report shows it as an error)."""
+    for text, where in settlement.warnings:
+        _warn_at(item, text, where)
+    if settlement.failure is not None:
+        pytest.fail(settlement.failure, pytrace=False)
+
+
+def _warn_at(item: pytest.Item, text: str, where: Site | None) -> None:
     """Warn with the leak's creation site as the warning's location; under ``-W error`` the error
     names that site too, not this plugin's code."""
-    found = _SITE.match(where or "")
-    if found is None:
+    if where is None or not where.line:
         path, line = item.reportinfo()[:2]
         filename, lineno = str(path), (line or 0) + 1
     else:
-        filename, lineno = found["path"], int(found["line"])
+        filename, lineno = where.path, where.line
     try:
         warnings.warn_explicit(EstimatorIsolationWarning(text), EstimatorIsolationWarning, filename, lineno)
     except EstimatorIsolationWarning as exc:

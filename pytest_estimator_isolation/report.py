@@ -15,12 +15,14 @@ from typing import Any
 import pytest
 
 from . import _imports
-from .gate import JUDGED_ATTR, Gate
+from .findings import Finding
+from .gate import Gate
+from .leaks import CHECK_ERROR
 from .options import Settings
-from .verdict import Finding
 
-REPORT_SCHEMA = 1
+REPORT_SCHEMA = 2
 REPORT_ATTR = "estimator_isolation"
+JUDGED_ATTR = "estimator_isolation_judged"  # on teardown reports: the owners checked in full
 SECONDS_KEY = "estimator_isolation_seconds"  # in xdist's workeroutput
 HOOKS_KEY = "(all per-test hooks)"  # among the seconds: the plugin's whole time per test, checks included
 TF_KEY = "estimator_isolation_tensorflow"  # in xdist's workeroutput: the controller never imports TF
@@ -30,7 +32,10 @@ def format_leak(finding: Finding, verbose: bool = False) -> str:
     lines = [f"{finding.code} {finding.kind}: {finding.what}"]
     if finding.owner.startswith(("fixture ", "setup_", "setUpClass ")):
         lines.append(f"  owner: {finding.owner}")
-    if verbose and len(finding.stack) > 1:
+    if finding.kind == CHECK_ERROR.name and finding.stack:
+        lines.append("  traceback (innermost first):")
+        lines.extend(f"    {frame}" for frame in finding.stack)
+    elif verbose and len(finding.stack) > 1:
         lines.append("  created at (innermost first):")
         lines.extend(f"    {frame}" for frame in finding.stack)
     elif finding.where:
@@ -90,8 +95,9 @@ def format_tidied(tidied: dict[str, Any]) -> str:
     )
 
 
-class Collector:
-    """Gathers every test report's leaks in the controller: summary, JSON report, baseline update."""
+class Summary:
+    """Gathers every test report's findings in the controller: the terminal summary, the JSON report,
+    and what the baseline gate is handed at the end."""
 
     def __init__(
         self,
@@ -105,6 +111,7 @@ class Collector:
         self.gate = gate
         self.tensorflow: str | None = None
         self.findings: list[Finding] = []
+        self.judged: set[str] = set()  # the owners some test's teardown checked in full
         self.seconds: dict[str, float] = {}
         self.local_seconds = local_seconds
 
@@ -129,8 +136,8 @@ class Collector:
         if report.when != "teardown":  # the plugin's attributes travel on teardown reports only
             return
         for entry in getattr(report, REPORT_ATTR, None) or ():
-            self.findings.append(Finding.from_dict(entry, nodeid=report.nodeid))
-        self.gate.judged.update(getattr(report, JUDGED_ATTR, None) or ())
+            self.findings.append(Finding.from_json(entry, nodeid=report.nodeid))
+        self.judged.update(getattr(report, JUDGED_ATTR, None) or ())
 
     @pytest.hookimpl
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -139,13 +146,10 @@ class Collector:
             from .baseline import write_atomically
 
             write_atomically(self.settings.report, json.dumps(self.as_json(), indent=2) + "\n")
-        self.gate.update(self._entries(), exitstatus)
-
-    def _entries(self) -> list[dict[str, Any]]:
-        return [f.to_dict() for f in self.leaks]
+        self.gate.update(self.leaks, self.judged, exitstatus)
 
     def as_json(self) -> dict[str, Any]:
-        entries = self._entries()
+        leaks = self.leaks
         checks = dict(self.seconds)
         hooks = checks.pop(HOOKS_KEY, 0.0)
         return {
@@ -157,19 +161,18 @@ class Collector:
                 "tensorflow": _imports.loaded_version() or self.tensorflow,
                 "platform": sys.platform,
             },
-            "counts": dict(Counter(e["outcome"] for e in entries)),
+            "counts": dict(Counter(f.outcome for f in leaks)),
             "check_seconds": {check: round(spent, 6) for check, spent in sorted(checks.items())},
             "hook_seconds": round(hooks, 6),
-            "leaks": entries,
+            "leaks": [f.to_json() for f in leaks],
             "tidied": tidied_summary(self.findings),
-            "fixed": [entry.to_json() for entry in self.gate.fixed(entries)],
+            "fixed": [entry.to_json() for entry in self.gate.fixed(leaks, self.judged)],
         }
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         leaks = self.leaks
-        entries = [f.to_dict() for f in leaks]
-        fixed = self.gate.fixed(entries)
+        fixed = self.gate.fixed(leaks, self.judged)
         tidied = tidied_summary(self.findings)
         if not leaks and not fixed and not tidied["kinds"] and not self.gate.note:
             return
@@ -185,7 +188,7 @@ class Collector:
                 text = format_leak(finding, verbose) if verbose else f"{finding.code} {finding.kind}: {finding.what}"
                 tr.write_line(f"  [{finding.outcome}] " + text.replace("\n", "\n    "))
         if leaks:
-            tr.write_line(counts_line(entries, self.settings.mode))
+            tr.write_line(counts_line(leaks, self.settings.mode))
         if tidied["kinds"]:
             tr.write_line(format_tidied(tidied))
         for done in fixed:
@@ -196,11 +199,11 @@ class Collector:
             tr.write_line(f"report written to {self.settings.report}")
 
 
-def counts_line(entries: Sequence[dict[str, Any]], mode: str) -> str:
-    kinds = Counter(f"{e['code']} {e['kind']}" for e in entries)
-    outcomes = Counter(e["outcome"] for e in entries)
+def counts_line(findings: Sequence[Finding], mode: str) -> str:
+    kinds = Counter(f"{f.code} {f.kind}" for f in findings)
+    outcomes = Counter(f.outcome for f in findings)
     return (
-        f"{len(entries)} leak(s) in mode {mode}: "
+        f"{len(findings)} leak(s) in mode {mode}: "
         + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
         + " | "
         + ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items()))

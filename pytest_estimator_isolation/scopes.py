@@ -6,47 +6,9 @@ Checks that record resources as they are created (sessions, Estimator calls) fil
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from typing import Literal
 
 import pytest
-
-_T = TypeVar("_T")
-_D = TypeVar("_D")
-
-
-class Stash(pytest.Stash):
-    """A :class:`pytest.Stash` read around every test: each access is one dict operation (pytest's own
-    goes through ``typing.cast`` too, a Python call that costs about a microsecond with cold caches)."""
-
-    __slots__ = ("_values",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._values: dict[pytest.StashKey[Any], Any] = {}
-
-    def __setitem__(self, key: pytest.StashKey[_T], value: _T) -> None:
-        self._values[key] = value
-
-    def __getitem__(self, key: pytest.StashKey[_T]) -> _T:
-        value: _T = self._values[key]
-        return value
-
-    def get(self, key: pytest.StashKey[_T], default: _D) -> _T | _D:
-        value: _T | _D = self._values.get(key, default)
-        return value
-
-    def setdefault(self, key: pytest.StashKey[_T], default: _T) -> _T:
-        value: _T = self._values.setdefault(key, default)
-        return value
-
-    def __delitem__(self, key: pytest.StashKey[_T]) -> None:
-        del self._values[key]
-
-    def __contains__(self, key: pytest.StashKey[_T]) -> bool:
-        return key in self._values
-
-    def __len__(self) -> int:
-        return len(self._values)
 
 
 class Scope:
@@ -55,15 +17,14 @@ class Scope:
     ``owner``: the test's nodeid, or ``fixture 'name' (module scope)``: leaks are reported against it.
     ``stash``: where checks keep what they compare against. ``item``: the test (``None`` for a fixture)."""
 
-    # __dict__: a check may still set attributes of its own on a scope, as it could on 0.1.0's dataclass
-    __slots__ = ("__dict__", "_cls", "_looked_up", "item", "kind", "owner", "stash")
+    __slots__ = ("_cls", "_looked_up", "item", "kind", "owner", "stash")
 
     def __init__(
         self, owner: str, kind: Literal["test", "fixture"], cls: type | None = None, item: pytest.Item | None = None
     ) -> None:
         self.owner = owner
         self.kind = kind
-        self.stash: pytest.Stash = Stash()
+        self.stash = pytest.Stash()
         self.item = item
         self._cls = cls
         self._looked_up = item is None  # the test's class is looked up only if asked (pytest walks its parents)

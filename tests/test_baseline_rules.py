@@ -5,21 +5,24 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 
 import pytest
 
 from pytest_estimator_isolation.annotations import command, escape_data, escape_property
 from pytest_estimator_isolation.baseline import Baseline, Entry, entries_of, write_atomically
+from pytest_estimator_isolation.findings import Finding
+from pytest_estimator_isolation.leaks import Site
 from pytest_estimator_isolation.merge import main as merge_main
 from pytest_estimator_isolation.options import free_swallowed_path
 
 
 def leak(owner, kind="shared-model-dir", **extra):
-    return {"code": "EI201", "kind": kind, "owner": owner, "what": "w", "fix": "f", "outcome": "failed", **extra}
+    return Finding("EI201", kind, "error", owner, "w", "f", "failed", False, **extra)
 
 
 def shared(owner, first, subject="<tmp>/shared_model"):
-    return leak(owner, subject=subject, others=[first])
+    return leak(owner, subject=subject, others=(first,))
 
 
 def test_shared_dir_entry_is_the_same_in_every_order():
@@ -123,22 +126,24 @@ def test_workflow_command_escaping():
 
 
 def test_annotation_at_the_creation_site_and_only_for_failed_or_warned():
-    entry = {
-        "code": "EI101",
-        "kind": "open-session",
-        "owner": "tests/t.py::test_a[x,y]",
-        "what": "Session is still open: 50%",
-        "fix": "close it",
-        "where": "tests/odd, name:1.py:12 in test_a",
-        "outcome": "failed",
-    }
+    entry = Finding(
+        code="EI101",
+        kind="open-session",
+        severity="error",
+        owner="tests/t.py::test_a[x,y]",
+        what="Session is still open: 50%",
+        fix="close it",
+        where=Site("tests/odd, name:1.py", 12, "test_a"),
+        outcome="failed",
+        cleaned=True,
+    )
     assert command(entry) == (
         "::error file=tests/odd%2C name%3A1.py,line=12,title=EI101 open-session::"
         "Session is still open: 50%25 (in tests/t.py::test_a[x,y])%0Afix: close it"
     )
-    assert command({**entry, "outcome": "warned"}).startswith("::warning file=")
-    assert command({**entry, "outcome": "baselined"}) is None
-    assert command({**entry, "where": None, "nodeid": "tests/t.py::test_a"}).startswith(
+    assert command(replace(entry, outcome="warned")).startswith("::warning file=")
+    assert command(replace(entry, outcome="baselined")) is None
+    assert command(replace(entry, where=None, nodeid="tests/t.py::test_a")).startswith(
         "::error file=tests/t.py,line=1,"
     )
 
@@ -152,7 +157,7 @@ def test_merge_rejects_bad_input_in_one_line(tmp_path, capsys):
 def test_merge_adds_up_what_the_shards_tidied(tmp_path, capsys):
     def shard(name: str, kinds: dict, freed: dict, tests: int) -> str:
         report = {
-            "schema": 1,
+            "schema": 2,
             "run": {"mode": "strict"},
             "leaks": [],
             "fixed": [],

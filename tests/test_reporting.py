@@ -122,14 +122,14 @@ def test_json_report_junit_properties_and_summary(pytester, run):
         ]
     )
     data = json.loads((pytester.path / "out" / "report.json").read_text())
-    assert data["schema"] == 1
+    assert data["schema"] == 2
     assert data["run"]["mode"] == "strict"
     assert data["run"]["tensorflow"].startswith("2.")
     assert data["counts"] == {"failed": 1, "allowed": 1}
     leak = data["leaks"][0]
     assert set(leak) >= {"code", "kind", "severity", "owner", "nodeid", "what", "where", "stack", "fix", "outcome"}
     assert leak["code"] == "EI101"
-    assert leak["where"].endswith("in test_open_session")
+    assert leak["where"]["function"] == "test_open_session"
     cases = {case.get("name"): case for case in ET.parse(pytester.path / "junit.xml").iter("testcase")}
     props = [(p.get("name"), p.get("value")) for p in cases["test_open_session"].iter("property")]
     assert props == [

@@ -4,123 +4,50 @@ Nothing here imports TensorFlow: each function looks at ``sys.modules`` and answ
 the suite itself has imported TF. Private attributes are looked up defensively: a missing one is
 reported through :mod:`..problems` (shown once as a warning) and disables what needs it, never raising
 into user code.
+
+One module per hazard (``graphs``, ``sessions``, ...). The checks use them through this package,
+``_tf.graph_state()``: every module here is found at run time, and imported the first time one of its
+names is used (after the suite imported TF), so importing the checks (to learn their kinds) stays cheap.
+The star imports below only tell mypy what the names are: a new module gets one line there.
 """
 
 from __future__ import annotations
 
-from .. import _imports
-from ._core import _CONTEXT, _OPS, forget_listeners, version
-from .eager import (
-    _note_initial_mode,
-    eager_at_import,
-    eager_default,
-    mode_switch_site,
-    set_eager_default,
-    set_thread_eager,
-    track_mode_switches,
-)
-from .estimators import inside_estimator_call, instrument_estimators
-from .graphs import (
-    PRISTINE,
-    GraphState,
-    _patch_graphs,
-    exit_contexts,
-    finalize_site,
-    global_graph,
-    graph_state,
-    is_tf_testcase,
-    op_site,
-    open_contexts,
-    ops_since,
-    reset_default_graph,
-)
-from .seed import UNSET, global_seed, set_global_seed
-from .sessions import close_session, instrument_sessions, made_by_keras
-from .settings import (
-    SETTINGS,
-    Reading,
-    keras_clear_session,
-    keras_loaded,
-    read_settings,
-    read_values,
-    settings_at_import,
-    watch_settings,
-)
-from .writers import (
-    V1,
-    V2,
-    cached_writers,
-    close_cached_writers,
-    close_writers,
-    instrument_writers,
-    open_files,
-    thread_origin,
-    thread_site,
-    thread_target,
-    tidied_by,
-    writer_closed,
-    writer_file,
-    writer_logdir,
-    writer_thread,
-)
+import importlib
+import pkgutil
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "PRISTINE",
-    "SETTINGS",
-    "UNSET",
-    "V1",
-    "V2",
-    "GraphState",
-    "Reading",
-    "cached_writers",
-    "close_cached_writers",
-    "close_session",
-    "close_writers",
-    "eager_at_import",
-    "eager_default",
-    "exit_contexts",
-    "finalize_site",
-    "global_graph",
-    "global_seed",
-    "graph_state",
-    "inside_estimator_call",
-    "install",
-    "instrument_estimators",
-    "instrument_sessions",
-    "instrument_writers",
-    "is_tf_testcase",
-    "keras_clear_session",
-    "keras_loaded",
-    "made_by_keras",
-    "mode_switch_site",
-    "op_site",
-    "open_contexts",
-    "open_files",
-    "ops_since",
-    "read_settings",
-    "read_values",
-    "reset_default_graph",
-    "set_eager_default",
-    "set_global_seed",
-    "set_thread_eager",
-    "settings_at_import",
-    "thread_origin",
-    "thread_site",
-    "thread_target",
-    "tidied_by",
-    "track_mode_switches",
-    "uninstall",
-    "version",
-    "watch_settings",
-    "writer_closed",
-    "writer_file",
-    "writer_logdir",
-    "writer_thread",
-]
+from .. import _imports
+from ._core import _CONTEXT, _OPS, forget_listeners, version  # noqa: F401 (version: part of the facade)
+
+if TYPE_CHECKING:  # what the names are, for mypy; at run time they are looked up by __getattr__
+    from .eager import *  # noqa: F403
+    from .estimators import *  # noqa: F403
+    from .graphs import *  # noqa: F403
+    from .seed import *  # noqa: F403
+    from .sessions import *  # noqa: F403
+    from .settings import *  # noqa: F403
+    from .writers import *  # noqa: F403
+
+
+def __getattr__(name: str) -> Any:
+    """A public name of one of this package's modules, imported on first use and kept here."""
+    if not name.startswith("_"):
+        for found in pkgutil.iter_modules(__path__):  # noqa: F405 (the package's own __path__)
+            if found.name.startswith("_"):
+                continue
+            module = importlib.import_module(f"{__name__}.{found.name}")
+            if name in vars(module):
+                value = globals()[name] = vars(module)[name]
+                return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def install() -> None:
     """Start watching for TF (idempotent); cheap, and imports nothing."""
+    from .eager import _note_initial_mode
+    from .graphs import _patch_graphs
+
     _imports.when_imported(_CONTEXT, _note_initial_mode)
     _imports.when_imported(_OPS, _patch_graphs)
 

@@ -7,12 +7,13 @@ from types import ModuleType
 from typing import Any
 
 from .. import _imports, _sites, problems
+from ..leaks import Site
 from ._core import _CONTEXT, _OPS, _module, _wrap, patched
 from .graphs import reset_default_graph
 
 _initial_eager: list[bool] = []
 _SWITCHES = ("disable_eager_execution", "enable_eager_execution")
-_switched_at: list[tuple[str, ...]] = [()]
+_switched_at: list[tuple[Site, ...]] = [()]
 
 
 def _note_initial_mode(context: ModuleType) -> None:
@@ -31,7 +32,7 @@ def eager_at_import() -> bool:
     return _initial_eager[0] if _initial_eager else True
 
 
-def mode_switch_site() -> tuple[str, ...]:
+def mode_switch_site() -> tuple[Site, ...]:
     """Where user code last called ``disable_eager_execution()``/``enable_eager_execution()``."""
     return _switched_at[0]
 

@@ -10,6 +10,7 @@ from types import ModuleType
 from typing import Any, NamedTuple
 
 from .. import _sites, problems
+from ..leaks import Site
 from ._core import _OPS, _SESSION, _module, _wrap, patched, version
 
 
@@ -40,7 +41,7 @@ class TrackedContext:
     entered and to be able to exit it in cleanup (truncating TF's stacks by hand would be undone later,
     when the abandoned generator is garbage collected)."""
 
-    def __init__(self, cm: Any, graph: Any, site: tuple[str, ...], by_session: bool) -> None:
+    def __init__(self, cm: Any, graph: Any, site: tuple[Site, ...], by_session: bool) -> None:
         self._cm = cm
         self.graph = graph
         self.site = site
@@ -108,24 +109,25 @@ def ops_since(graph: Any, since_version: int, limit: int = 5) -> tuple[int, list
     return len(added), added[:limit]
 
 
-def op_site(op: Any) -> tuple[str, ...]:
-    """The user frames of an op's creation traceback (TF records one for every graph op)."""
+def op_site(op: Any) -> tuple[Site, ...]:
+    """The user frames of an op's creation traceback (TF records one for every graph op it builds; an op
+    imported from a GraphDef or a SavedModel has none)."""
     try:
-        frames = op.traceback
+        frames = list(op.traceback or ())
     except Exception:
         return ()
     out = []
-    for frame in reversed(list(frames)):
+    for frame in reversed(frames):
         filename, lineno, name = frame.filename, frame.lineno, frame.name
         if _sites.is_user(filename):
-            out.append(f"{_sites.relative(filename)}:{lineno} in {name}")
+            out.append(Site(_sites.relative(filename), lineno, name))
     return tuple(out[:8])
 
 
-_finalized_at: weakref.WeakKeyDictionary[Any, tuple[str, ...]] = weakref.WeakKeyDictionary()
+_finalized_at: weakref.WeakKeyDictionary[Any, tuple[Site, ...]] = weakref.WeakKeyDictionary()
 
 
-def finalize_site(graph: Any) -> tuple[str, ...]:
+def finalize_site(graph: Any) -> tuple[Site, ...]:
     return _finalized_at.get(graph, ())
 
 

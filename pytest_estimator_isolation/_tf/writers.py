@@ -17,6 +17,7 @@ from types import ModuleType
 from typing import Any
 
 from .. import _imports, _sites, problems
+from ..leaks import Site
 from ._core import _CONTEXT, _module, _wrap, emit, listen, patched
 
 _EVENT_FILE_WRITER = "tensorflow.python.summary.writer.event_file_writer"
@@ -33,7 +34,7 @@ WriterHook = Callable[[Any, str], None]  # (writer, V1 or V2)
 _TF_MODULES = ("tensorflow", "tensorflow_estimator", "keras", "tf_keras", "tensorboard")
 _TF_THREAD_NAMES = ("EventLoggerThread", "QueueRunnerThread-")
 
-_thread_sites: weakref.WeakKeyDictionary[threading.Thread, tuple[str, ...]] = weakref.WeakKeyDictionary()
+_thread_sites: weakref.WeakKeyDictionary[threading.Thread, tuple[Site, ...]] = weakref.WeakKeyDictionary()
 # writer -> who closed it for a test, and what that freed
 _tidied: weakref.WeakKeyDictionary[Any, tuple[str, dict[str, int]]] = weakref.WeakKeyDictionary()
 
@@ -119,17 +120,6 @@ def writer_closed(writer: Any) -> bool:
 def writer_thread(writer: Any, api: str) -> threading.Thread | None:
     thread = getattr(writer, "_worker", None) if api == V1 else None
     return thread if isinstance(thread, threading.Thread) else None
-
-
-def writer_file(writer: Any, api: str) -> str | None:
-    """The event file a v1 writer writes (TF opens it when the first event is written)."""
-    if api != V1:
-        return None
-    try:
-        name = writer._ev_writer.FileName()
-    except Exception:
-        return None
-    return name.decode() if isinstance(name, bytes) else str(name)
 
 
 def cached_writers() -> dict[int, str]:
@@ -251,7 +241,7 @@ def thread_target(thread: threading.Thread) -> str:
     return f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', repr(target))}"
 
 
-def thread_site(thread: threading.Thread) -> tuple[str, ...]:
+def thread_site(thread: threading.Thread) -> tuple[Site, ...]:
     return _thread_sites.get(thread, ())
 
 

@@ -1,25 +1,72 @@
-"""Built-in checks, one hazard per module. Each is a plain object whose methods implement
-:mod:`pytest_estimator_isolation.hookspecs`; :func:`builtin` builds them in the order they run."""
+"""The built-in checks: one hazard per module, each declaring its own kinds (``KINDS``) next to the code
+that finds them, and a ``make(run)`` that builds its check. Adding a hazard is one module here (its TF
+reader under ``_tf/``), its tests, and one line in :data:`MODULES`; CONTRIBUTING.md has the details.
+
+pluggy calls checks in reverse order of registration (the last one first), except where a hook
+implementation says ``tryfirst`` or ``trylast``; they are registered in the order of :data:`MODULES`.
+Importing a check module is cheap: it imports TensorFlow's readers lazily (see ``_tf/__init__.py``), so
+markers and baselines can name the built-in kinds before the suite imports TensorFlow.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
+from typing import NamedTuple
+
+import pytest
+
+from ..leaks import CHECK_ERROR, LeakKind
+
+MODULES = (
+    "sessions",
+    "graphs",
+    "eager",
+    "model_dirs",
+    "global_config",
+    "seed",
+    "writers",
+)
 
 
-def builtin(
-    *, temp_roots: Sequence[str], registry: Path | None, worker: str, rootdir: str, all_threads: bool
-) -> list[tuple[str, object]]:
-    """``temp_roots``, ``registry``, ``worker``, ``rootdir``: see :class:`.model_dirs.ModelDirsCheck`;
-    ``all_threads``: see :class:`.writers.WritersCheck`."""
-    from . import eager, global_config, graphs, model_dirs, seed, sessions, writers
+class Run(NamedTuple):
+    """What the checks need to know about this run.
 
-    return [
-        ("sessions", sessions.SessionsCheck()),
-        ("graphs", graphs.GraphsCheck()),
-        ("eager", eager.EagerCheck()),
-        ("model_dirs", model_dirs.ModelDirsCheck(temp_roots, registry, worker, rootdir)),
-        ("global_config", global_config.GlobalConfigCheck()),
-        ("seed", seed.SeedCheck()),
-        ("writers", writers.WritersCheck(all_threads)),
-    ]
+    ``temp_roots``: where pytest and the system keep temporary directories (a dir outside them
+    persists); ``registry``: the file xdist workers share to know who trained a dir first (None: this
+    process only); ``worker``: this xdist worker's id ("" without xdist); ``rootdir``: what a dir outside
+    the temp roots is named relative to; ``all_threads``: report any thread a test leaves running."""
+
+    temp_roots: Sequence[str] = ()
+    registry: Path | None = None
+    worker: str = ""
+    rootdir: str = ""
+    all_threads: bool = False
+
+
+def _modules() -> list[ModuleType]:
+    return [importlib.import_module(f"{__name__}.{name}") for name in MODULES]
+
+
+def kinds() -> tuple[LeakKind, ...]:
+    """Every built-in kind, sorted by code (the README's leak table, row for row)."""
+    found: list[LeakKind] = [CHECK_ERROR]
+    for module in _modules():
+        found.extend(module.KINDS)
+    return tuple(sorted(found, key=lambda kind: kind.code))
+
+
+def builtin(run: Run) -> list[object]:
+    """One check per module, in registration order."""
+    return [module.make(run) for module in _modules()]
+
+
+class BuiltinKinds:
+    """Declares the built-in kinds from the start, before the checks themselves are made (they are
+    made when the suite imports TensorFlow)."""
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_kinds(self) -> Sequence[LeakKind]:
+        return kinds()

@@ -22,25 +22,40 @@ from typing import Any
 import pytest
 
 from .. import _tf, problems
-from ..kinds import GLOBAL_CONFIG
-from ..leaks import Leak
+from ..calls import check_hook
+from ..leaks import Leak, LeakKind
 from ..scopes import Scope
+from . import Run
 
-_BEFORE = pytest.StashKey[tuple[_tf.Reading, int]]()  # and how many put-backs there had been
+GLOBAL_CONFIG = LeakKind(
+    code="EI301",
+    name="global-config",
+    meaning="a global TensorFlow/Keras setting was changed and not restored (later tests run with it)",
+    fix="save the old value and set it back in a try/finally or in a fixture's teardown (as monkeypatch "
+    "does), or set it once for the whole suite in conftest.py",
+    symptoms=("float16", "float64"),
+    compared=True,
+)
+
+KINDS = (GLOBAL_CONFIG,)
+
+_BEFORE = pytest.StashKey["tuple[_tf.Reading, int]"]()  # and how many put-backs there had been
 
 
 class GlobalConfigCheck:
+    name = "estimator_isolation.global_config"
+
     def __init__(self) -> None:
         _tf.watch_settings()
         self._replaced: dict[str, Any] = {}  # by setting: the value a leak not undone (yet) replaced
         self._put_back: dict[str, tuple[Any, int]] = {}  # by setting: the last value put back, and when
         self._put_backs = 0
 
-    @pytest.hookimpl
+    @check_hook()
     def pytest_estimator_isolation_snapshot(self, scope: Scope) -> None:
         scope.stash[_BEFORE] = (_tf.read_values(), self._put_backs)
 
-    @pytest.hookimpl
+    @check_hook()
     def pytest_estimator_isolation_find_leaks(self, scope: Scope) -> Sequence[Leak]:
         reading, since = scope.stash.get(_BEFORE, (None, self._put_backs))
         now = _tf.read_values()
@@ -79,7 +94,7 @@ class GlobalConfigCheck:
             leaks.append(Leak(GLOBAL_CONFIG, scope.owner, what, handle=(setting, old)))
         return leaks
 
-    @pytest.hookimpl
+    @check_hook()
     def pytest_estimator_isolation_cleanup(self, leaks: Sequence[Leak]) -> None:
         for leak in leaks:
             setting, old = leak.handle
@@ -91,12 +106,16 @@ class GlobalConfigCheck:
             if setting.name in self._replaced and setting.same(self._replaced[setting.name], old):
                 del self._replaced[setting.name]  # every leak of it is undone
 
-    @pytest.hookimpl
+    @check_hook()
     def pytest_estimator_isolation_still_in_place(self, leak: Leak) -> bool | None:
-        if leak.origin is not self:
+        if leak.kind not in KINDS:
             return None
         setting, old = leak.handle
         try:
             return not setting.same(old, setting.get())
         except Exception:
             return None
+
+
+def make(run: Run) -> GlobalConfigCheck:
+    return GlobalConfigCheck()

@@ -13,24 +13,63 @@ from collections.abc import Sequence
 import pytest
 
 from .. import _tf
-from ..kinds import GRAPH_CONTEXT, GRAPH_FINALIZED, GRAPH_OPS, TESTCASE_GRAPH
-from ..leaks import Leak
+from ..calls import check_hook
+from ..leaks import Leak, LeakKind
 from ..scopes import Scope
+from . import Run
 
-_BEFORE = pytest.StashKey[_tf.GraphState]()
+GRAPH_OPS = LeakKind(
+    code="EI102",
+    name="default-graph-ops",
+    meaning="ops or variables were added to the global default graph (a later test sees them)",
+    fix="build in a private graph: the `tf_graph` fixture or `with tf.Graph().as_default():`",
+    symptoms=("already exists, disallowed", "Tensor must be from the same graph"),
+    compared=True,
+)
+GRAPH_FINALIZED = LeakKind(
+    code="EI103",
+    name="finalized-default-graph",
+    meaning="the global default graph was finalized (later tests cannot add ops to it)",
+    fix="finalize only a private graph (`tf_graph` fixture), never tf.compat.v1.get_default_graph()",
+    symptoms=("Graph is finalized and cannot be modified",),
+    compared=True,
+)
+GRAPH_CONTEXT = LeakKind(
+    code="EI104",
+    name="graph-context",
+    meaning="a graph.as_default() context was entered and never exited (later tests build in that graph)",
+    fix="use `with graph.as_default():` so the context is always exited, or the `tf_graph` fixture",
+    symptoms=("to clear nested graphs", "executing_eagerly", "must be from the same graph"),
+    compared=True,
+)
+TESTCASE_GRAPH = LeakKind(
+    code="EI106",
+    name="testcase-default-graph",
+    meaning="(tidied) a tf.test.TestCase built in, or finalized, the default graph TF gives it; TF resets it "
+    "at the next TestCase's setUp, the plugin right after the test, so a plain test that follows starts clean",
+    fix="nothing to fix: this is TensorFlow's own contract",
+    severity="info",
+    pollutes=False,
+)
+
+KINDS = (GRAPH_OPS, GRAPH_FINALIZED, GRAPH_CONTEXT, TESTCASE_GRAPH)
+
+_BEFORE = pytest.StashKey["_tf.GraphState"]()
 
 
 class GraphsCheck:
+    name = "estimator_isolation.graphs"
+
     def __init__(self) -> None:
         self._suite_eager: bool | None = None  # the execution mode the first test started in
 
-    @pytest.hookimpl
+    @check_hook()
     def pytest_estimator_isolation_snapshot(self, scope: Scope) -> None:
         scope.stash[_BEFORE] = _tf.graph_state()
         if self._suite_eager is None and scope.kind == "test":
             self._suite_eager = _tf.eager_default()
 
-    @pytest.hookimpl
+    @check_hook()
     def pytest_estimator_isolation_find_leaks(self, scope: Scope) -> Sequence[Leak]:
         before = scope.stash.get(_BEFORE, _tf.PRISTINE)  # no snapshot: TF was imported during the scope
         after = _tf.graph_state()
@@ -46,7 +85,7 @@ class GraphsCheck:
             leaks = [_under_contract(leak) if leak.kind in (GRAPH_OPS, GRAPH_FINALIZED) else leak for leak in leaks]
         return leaks
 
-    @pytest.hookimpl
+    @check_hook()
     def pytest_estimator_isolation_cleanup(self, leaks: Sequence[Leak]) -> None:
         for leak in leaks:
             if leak.kind is GRAPH_CONTEXT and leak.handle:
@@ -57,9 +96,9 @@ class GraphsCheck:
         if _tf.graph_state().stack == 0 and _tf.eager_default():
             _tf.set_thread_eager(True)
 
-    @pytest.hookimpl
+    @check_hook()
     def pytest_estimator_isolation_still_in_place(self, leak: Leak) -> bool | None:
-        if leak.origin is not self:
+        if leak.kind not in KINDS:
             return None
         if leak.kind is GRAPH_CONTEXT:
             return not leak.handle or any(cm in _tf.open_contexts(0) for cm in leak.handle)
@@ -115,3 +154,7 @@ def _default_graph(scope: Scope, before: _tf.GraphState, after: _tf.GraphState) 
         what = "the global default graph is finalized"
         leaks.append(Leak(GRAPH_FINALIZED, scope.owner, what, stack[0] if stack else None, stack, handle=ref))
     return leaks
+
+
+def make(run: Run) -> GraphsCheck:
+    return GraphsCheck()

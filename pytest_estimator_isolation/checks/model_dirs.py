@@ -22,14 +22,54 @@ from typing import Any
 import pytest
 
 from .. import _sites, _tf, problems, scopes
-from ..kinds import PERSISTENT_MODEL_DIR as PERSISTENT
-from ..kinds import SHARED_MODEL_DIR as SHARED
-from ..kinds import STALE_CHECKPOINT as STALE
-from ..kinds import TEMP_MODEL_DIR as TEMP
-from ..leaks import Leak, LeakKind
+from ..calls import check_hook
+from ..leaks import Leak, LeakKind, Site
 from ..scopes import Scope
+from . import Run
 
-REGISTRY_NAME = "estimator-isolation-model-dirs.jsonl"
+_WRONG_CHECKPOINT = ("Restoring from checkpoint failed", "not found in checkpoint", "do not have the same shape")
+
+SHARED_MODEL_DIR = LeakKind(
+    code="EI201",
+    name="shared-model-dir",
+    meaning="the test trains a model_dir that an earlier test trained in this run: it silently warm-starts "
+    "from that checkpoint, so its result depends on test order and xdist scheduling",
+    fix="give each test its own directory: the `model_dir` or `make_estimator` fixture, or `tmp_path`",
+    symptoms=_WRONG_CHECKPOINT,
+    cleanable=False,
+)
+STALE_CHECKPOINT = LeakKind(
+    code="EI202",
+    name="stale-checkpoint",
+    meaning="the test trains in place a checkpoint it did not write (a wider-scoped fixture's, or one left "
+    "by an earlier run): training silently warm-starts from it and changes it for whoever reads it next",
+    fix="fine-tune a copy (`copy_model_dir` fixture), or warm-start a fresh `model_dir` with "
+    "tf.estimator.WarmStartSettings",
+    symptoms=_WRONG_CHECKPOINT,
+    cleanable=False,
+)
+PERSISTENT_MODEL_DIR = LeakKind(
+    code="EI203",
+    name="persistent-model-dir",
+    meaning="train or evaluate wrote into a model_dir outside pytest's temporary directories: it outlives "
+    "the run, and the next run warm-starts from it",
+    fix="use the `model_dir` fixture, or a directory under `tmp_path` / `tmp_path_factory`",
+    symptoms=_WRONG_CHECKPOINT,
+    cleanable=False,
+)
+TEMP_MODEL_DIR = LeakKind(
+    code="EI204",
+    name="temp-model-dir",
+    meaning="an Estimator was created without a model_dir: TensorFlow made a tempfile.mkdtemp() directory "
+    "that nobody removes",
+    fix="pass a model_dir: the `model_dir`, `run_config` or `make_estimator` fixture",
+    severity="warning",
+    cleanable=False,
+    pollutes=False,
+)
+
+KINDS = (SHARED_MODEL_DIR, STALE_CHECKPOINT, PERSISTENT_MODEL_DIR, TEMP_MODEL_DIR)
+
 
 
 @dataclass(frozen=True)
@@ -48,7 +88,7 @@ class _Use:
 
     path: str  # as the Estimator was given it
     real: str  # where TF writes it (resolved when first used: a relative path depends on the cwd)
-    stack: tuple[str, ...]
+    stack: tuple[Site, ...]
     persistent: bool
     first: _Claim | None = None  # who trained it first in this run, once this scope trains it
     checkpoint: str | None = None  # the checkpoint it held when this scope first trained it
@@ -56,7 +96,7 @@ class _Use:
 
 
 _USES = pytest.StashKey[dict[str, _Use]]()
-_TEMPS = pytest.StashKey[list[tuple[str, tuple[str, ...]]]]()
+_TEMPS = pytest.StashKey[list[tuple[str, tuple[Site, ...]]]]()
 _TOKEN = pytest.StashKey[int]()
 _STATE = re.compile(r'^model_checkpoint_path:\s*"(.*)"', re.MULTILINE)
 # Directories pytest numbers per run or per worker: left out of a dir's order-independent name.
@@ -125,6 +165,8 @@ class ModelDirsCheck:
     process only); ``worker``: this xdist worker's id ("" without xdist); ``rootdir``: what a dir outside
     the temp roots is named relative to, in baselines."""
 
+    name = "estimator_isolation.model_dirs"
+
     def __init__(
         self, temp_roots: Sequence[str], registry: Path | None = None, worker: str = "", rootdir: str = "."
     ) -> None:
@@ -185,7 +227,7 @@ class ModelDirsCheck:
 
     # ---------------------------------------------------------------- judging
 
-    @pytest.hookimpl
+    @check_hook()
     def pytest_estimator_isolation_find_leaks(self, scope: Scope) -> Sequence[Leak]:
         uses = scope.stash.get(_USES, None)
         temps = scope.stash.get(_TEMPS, None)
@@ -194,7 +236,7 @@ class ModelDirsCheck:
         leaks = [leak for use in (uses or {}).values() for leak in self._judge(scope, use)]
         for path, stack in temps or ():
             what = f"Estimator created without a model_dir: TensorFlow made {path} and never removes it"
-            leaks.append(Leak(TEMP, scope.owner, what, stack[0] if stack else None, stack))
+            leaks.append(Leak(TEMP_MODEL_DIR, scope.owner, what, stack[0] if stack else None, stack))
         for records in (uses, temps):
             if records:
                 records.clear()
@@ -210,19 +252,25 @@ class ModelDirsCheck:
             by = first.owner + (f" (xdist worker {first.worker})" if first.worker != self._worker else "")
             if first.kind == "fixture" and use.checkpoint is not None:
                 what = f"trains {use.path} in place: its checkpoint {use.checkpoint} was written by {by}"
-                leaks.append(leak(STALE, what + "; training warm-starts from it and changes it for later tests"))
+                what += "; training warm-starts from it and changes it for later tests"
+                leaks.append(leak(STALE_CHECKPOINT, what))
             else:
                 what = f"trains {use.path}, which {by} trained earlier in this run"
                 # Which of the two is flagged depends on order: the baseline keys it by dir and both tests.
                 keys = {"subject": self._subject(use.real), "others": (first.owner,)}
-                leaks.append(leak(SHARED, what + ": it silently warm-starts from that checkpoint", **keys))
+                leaks.append(leak(SHARED_MODEL_DIR, what + ": it silently warm-starts from that checkpoint", **keys))
         elif use.from_before_run:
             what = f"trains {use.path}, which already held checkpoint {use.checkpoint} from before this run"
             # A persistent dir's checkpoint from the last run: what its EI203 causes, covered by its baseline.
-            cause = PERSISTENT.name if use.persistent else ""
-            leaks.append(leak(STALE, what + ": it silently warm-starts from it", covered_by=cause))
+            cause = PERSISTENT_MODEL_DIR.name if use.persistent else ""
+            leaks.append(leak(STALE_CHECKPOINT, what + ": it silently warm-starts from it", covered_by=cause))
         if use.persistent:
             shown = use.path if use.real == use.path else f"{use.path} (= {use.real})"
             tilde = " (TensorFlow does not expand '~')" if use.path.startswith("~") else ""
-            leaks.append(leak(PERSISTENT, f"wrote into {shown}{tilde}, outside pytest's temporary directories"))
+            what = f"wrote into {shown}{tilde}, outside pytest's temporary directories"
+            leaks.append(leak(PERSISTENT_MODEL_DIR, what))
         return leaks
+
+
+def make(run: Run) -> ModelDirsCheck:
+    return ModelDirsCheck(run.temp_roots, run.registry, run.worker, run.rootdir)

@@ -13,19 +13,35 @@ from typing import Any
 import pytest
 
 from .. import _tf, seeding
-from ..kinds import GLOBAL_SEED
-from ..leaks import Leak
+from ..calls import check_hook
+from ..leaks import Leak, LeakKind
 from ..scopes import Scope
+from . import Run
+
+GLOBAL_SEED = LeakKind(
+    code="EI302",
+    name="global-seed",
+    meaning="(tidied, strict mode) tf.random.set_seed() left set: later tests would be deterministic only in "
+    "this order; the previous global seed is put back after the test",
+    fix="nothing to fix: seed at the start of each test that needs it (pytest-randomly reseeds TF for you)",
+    severity="info",
+    pollutes=False,
+    tidy_in_warn=False,
+)
+
+KINDS = (GLOBAL_SEED,)
 
 _BEFORE = pytest.StashKey[Any]()
 
 
 class SeedCheck:
-    @pytest.hookimpl
+    name = "estimator_isolation.seed"
+
+    @check_hook()
     def pytest_estimator_isolation_snapshot(self, scope: Scope) -> None:
         scope.stash[_BEFORE] = _tf.global_seed()
 
-    @pytest.hookimpl
+    @check_hook()
     def pytest_estimator_isolation_find_leaks(self, scope: Scope) -> Sequence[Leak]:
         before = scope.stash.get(_BEFORE, _tf.UNSET)
         after = _tf.global_seed()
@@ -37,7 +53,11 @@ class SeedCheck:
         what = f"tf.random.set_seed({after!r}) left set (was {old!r}); put back after the {scope.kind}"
         return [Leak(GLOBAL_SEED, scope.owner, what, handle=old)]
 
-    @pytest.hookimpl
+    @check_hook()
     def pytest_estimator_isolation_cleanup(self, leaks: Sequence[Leak]) -> None:
         for leak in leaks:
             _tf.set_global_seed(leak.handle)
+
+
+def make(run: Run) -> SeedCheck:
+    return SeedCheck()

@@ -15,16 +15,45 @@ from typing import Any
 import pytest
 
 from .. import _sites, _tf, scopes
-from ..kinds import KERAS_SESSION, OPEN_SESSION, TF_SESSION
-from ..leaks import Leak, LeakKind
+from ..calls import check_hook
+from ..leaks import Leak, LeakKind, Site
 from ..scopes import Scope
+from . import Run
+
+OPEN_SESSION = LeakKind(
+    code="EI101",
+    name="open-session",
+    meaning="a tf.compat.v1.Session / InteractiveSession created by the test was not closed by it",
+    fix="use `with tf.compat.v1.Session() as sess:` or the `tf_session` fixture, or call `sess.close()`",
+    symptoms=("get_default_session", "InteractiveSession", "executing_eagerly", "closed Session"),
+)
+KERAS_SESSION = LeakKind(
+    code="EI107",
+    name="keras-session",
+    meaning="(tidied) Keras' own cached graph-mode session, left by model.fit/predict; cleared "
+    "(keras.backend.clear_session) and closed after the test",
+    fix="nothing to fix; `keras_clean` or --estimator-isolation-keras-reset do the same explicitly",
+    severity="info",
+    pollutes=False,
+)
+TF_SESSION = LeakKind(
+    code="EI108",
+    name="tf-internal-session",
+    meaning="(tidied) a Session TensorFlow made inside an Estimator call that failed (e.g. restoring an "
+    "incompatible checkpoint) and never closed: TF's own bug, closed after the test",
+    fix="fix the failure itself (the test already reports it); the session is not yours to close",
+    severity="info",
+    pollutes=False,
+)
+
+KINDS = (OPEN_SESSION, KERAS_SESSION, TF_SESSION)
 
 
 @dataclass
 class _Record:
     session: weakref.ReferenceType[Any]
     type_name: str
-    stack: tuple[str, ...]
+    stack: tuple[Site, ...]
     thread: threading.Thread
     maker: LeakKind  # OPEN_SESSION: the test's own; KERAS_SESSION, TF_SESSION: made for it
     state: str = "open"  # -> "closed" by code, or "collected" by garbage collection
@@ -34,6 +63,8 @@ _RECORDS = pytest.StashKey[dict[int, _Record]]()
 
 
 class SessionsCheck:
+    name = "estimator_isolation.sessions"
+
     def __init__(self) -> None:
         self._live: dict[int, _Record] = {}
         _tf.instrument_sessions(self._created, self._closed, self._collected)
@@ -63,7 +94,7 @@ class SessionsCheck:
         if record is not None:
             record.state = "collected"
 
-    @pytest.hookimpl
+    @check_hook()
     def pytest_estimator_isolation_find_leaks(self, scope: Scope) -> Sequence[Leak]:
         records = scope.stash.get(_RECORDS, None)
         if not records:
@@ -99,7 +130,7 @@ class SessionsCheck:
 
     # tryfirst: closing a leaked InteractiveSession exits the graph context it entered, which must
     # happen before the graph check resets the default-graph stack under it.
-    @pytest.hookimpl(tryfirst=True)
+    @check_hook(tryfirst=True)
     def pytest_estimator_isolation_cleanup(self, leaks: Sequence[Leak]) -> None:
         if any(leak.kind is KERAS_SESSION for leak in leaks):
             _tf.keras_clear_session()
@@ -108,9 +139,13 @@ class SessionsCheck:
             if session is not None:
                 _tf.close_session(session)
 
-    @pytest.hookimpl
+    @check_hook()
     def pytest_estimator_isolation_still_in_place(self, leak: Leak) -> bool | None:
-        if leak.origin is not self:
+        if leak.kind not in KINDS:
             return None
         session = leak.handle()
         return session is not None and not getattr(session, "_closed", True)
+
+
+def make(run: Run) -> SessionsCheck:
+    return SessionsCheck()

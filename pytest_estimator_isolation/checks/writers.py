@@ -29,9 +29,58 @@ from typing import Any
 import pytest
 
 from .. import _sites, _tf, scopes
-from ..kinds import CACHED_WRITER, OPEN_FILE, OPEN_WRITER, TF_THREAD, THREAD
-from ..leaks import Leak
+from ..calls import check_hook
+from ..leaks import Leak, LeakKind, Site
 from ..scopes import Scope
+from . import Run
+
+OPEN_WRITER = LeakKind(
+    code="EI401",
+    name="open-summary-writer",
+    meaning="a summary writer the test opened was not closed: it keeps its event file open (and, for "
+    "tf.compat.v1.summary.FileWriter, an EventLoggerThread running) for the rest of the process",
+    fix="`with tf.compat.v1.summary.FileWriter(logdir) as writer:` or `writer.close()`; for "
+    "tf.summary.create_file_writer, `writer.close()` or let the writer go out of scope",
+    symptoms=("Too many open files",),
+)
+CACHED_WRITER = LeakKind(
+    code="EI402",
+    name="cached-summary-writer",
+    meaning="(tidied) TensorFlow's FileWriterCache kept summary writers the test's Estimator calls made (one open "
+    "event file and one thread each, for the life of the process); not the test's fault",
+    fix="nothing to do: the plugin closes them after the test (the `model_dir` / `make_estimator` fixtures "
+    "do too); without the plugin call tf.compat.v1.summary.FileWriterCache.clear() in a fixture teardown",
+    severity="info",
+)
+TF_THREAD = LeakKind(
+    code="EI403",
+    name="tf-thread",
+    meaning="a TensorFlow thread (queue runner, coordinator, event logger, ...) started by the test is still "
+    "running after it",
+    fix="stop what started it: `coord.request_stop(); coord.join(threads)` for queue runners, close the "
+    "writer or session that owns it",
+    symptoms=("Too many open files", "can't start new thread"),
+    cleanable=False,
+)
+OPEN_FILE = LeakKind(
+    code="EI404",
+    name="open-file",
+    meaning="a file inside the test's log or tmp_path directories is still open after the test",
+    fix="close it (a `with` block), or close the TF object that holds it (writer, session, dataset iterator)",
+    severity="warning",
+    symptoms=("Too many open files",),
+    cleanable=False,
+)
+THREAD = LeakKind(
+    code="EI405",
+    name="thread",
+    meaning="(opt-in: --estimator-isolation-threads=all) a thread started by the test is still running after it",
+    fix="join the thread (or shut down the executor that runs it) before the test returns",
+    severity="warning",
+    cleanable=False,
+)
+
+KINDS = (OPEN_WRITER, CACHED_WRITER, TF_THREAD, OPEN_FILE, THREAD)
 
 _EVENT_FILE = "events.out.tfevents."
 # What threading.current_thread() makes for a thread Python did not start (TF's C++ pools calling back into
@@ -48,7 +97,7 @@ class _Writer:
 
     api: str
     logdir: str
-    stack: tuple[str, ...]
+    stack: tuple[Site, ...]
     strong: Any = None
     weak: weakref.ReferenceType[Any] | None = None
 
@@ -62,6 +111,8 @@ _THREADS = pytest.StashKey["list[threading.Thread]"]()
 
 class WritersCheck:
     """``all_threads``: report any thread a test leaves running (EI405), not only TensorFlow's."""
+
+    name = "estimator_isolation.writers"
 
     def __init__(self, all_threads: bool = False) -> None:
         self.all_threads = all_threads
@@ -80,11 +131,11 @@ class WritersCheck:
             record.weak = weakref.ref(writer)
         scope.stash.setdefault(_WRITERS, []).append(record)
 
-    @pytest.hookimpl
+    @check_hook()
     def pytest_estimator_isolation_snapshot(self, scope: Scope) -> None:
         scope.stash[_THREADS] = threading.enumerate()
 
-    @pytest.hookimpl
+    @check_hook()
     def pytest_estimator_isolation_find_leaks(self, scope: Scope) -> Sequence[Leak]:
         before = scope.stash.get(_THREADS, None)
         records = scope.stash.get(_WRITERS, None) or []
@@ -149,7 +200,7 @@ class WritersCheck:
         shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
         return [Leak(OPEN_FILE, scope.owner, f"{len(found)} file(s) still open: {shown}", handle=found)]
 
-    @pytest.hookimpl
+    @check_hook()
     def pytest_estimator_isolation_cleanup(self, leaks: Sequence[Leak]) -> None:
         for leak in leaks:
             if leak.kind is OPEN_WRITER or leak.kind is CACHED_WRITER:
@@ -157,9 +208,9 @@ class WritersCheck:
                 for key, count in freed.items():
                     leak.freed[key] = leak.freed.get(key, 0) + count
 
-    @pytest.hookimpl
+    @check_hook()
     def pytest_estimator_isolation_still_in_place(self, leak: Leak) -> bool | None:
-        if leak.origin is not self or leak.kind is not OPEN_WRITER:
+        if leak.kind is not OPEN_WRITER:
             return None
         return not all(_tf.writer_closed(writer) for writer, _api in leak.handle)
 
@@ -200,3 +251,7 @@ def _writer_leaks(scope: Scope, records: list[_Writer]) -> tuple[list[Leak], set
         what = f"{len(tidy_dirs)} summary writer(s) TensorFlow cached in FileWriterCache: {', '.join(tidy_dirs)}"
         leaks.append(Leak(CACHED_WRITER, scope.owner, what, handle=tidy, freed=freed))
     return leaks, owned
+
+
+def make(run: Run) -> WritersCheck:
+    return WritersCheck(run.all_threads)

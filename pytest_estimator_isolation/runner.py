@@ -1,10 +1,16 @@
-"""Runs the checks around every test and scoped fixture, and keeps what they found.
+"""A test's life for the plugin, in the order it happens; :mod:`.plugin`'s hooks call in here.
 
-Registered only when some test is checked. The checks are called through pluggy, so its rules hold
-(``tryfirst``/``trylast``, wrappers, ``firstresult``); each plain implementation is guarded
-(:mod:`._guard`) so that a check that crashes (TF internals changed) becomes an ``EI900`` leak on the
-scope being judged instead of crashing pytest or passing the test silently. What a leak means for the
-test is :mod:`.verdict`'s to decide.
+1. :meth:`Runner.begin_test` (protocol start): the test becomes a :class:`~.scopes.Scope`, its checks
+   take their snapshots.
+2. A scoped fixture set up for it is a scope of its own (:meth:`Runner.fixture_starting` ... ``ready``):
+   what it does is not the test's, and the test's snapshots are taken again after it.
+3. :meth:`Runner.end_test` (after the test's teardown, or before the first scoped fixture's own teardown
+   code runs): the test is judged; scoped fixtures torn down with it are judged at their teardown
+   (:meth:`Runner.fixture_torn_down`). :mod:`.verdict` decides what it all means.
+4. :meth:`Runner.leave_test` (protocol end).
+
+Registered only when some test is checked; the checks are judged only once some check exists
+(:meth:`Runner.start`: the built-in ones when the suite imports TensorFlow).
 """
 
 from __future__ import annotations
@@ -14,11 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import _guard, markers, problems, scopes
+from . import markers, problems, scopes
+from .calls import Checks
+from .findings import Finding
 from .leaks import Leak, LeakKind
+from .markers import Policy
 from .options import Settings
 from .scopes import Scope
-from .verdict import NOTHING, Finding, Policy, Settlement, cleans, decide, settle
+from .verdict import NOTHING, Settlement, cleans, fails_xfail, judge, reported, settle
 
 if TYPE_CHECKING:
     from .baseline import Baseline
@@ -34,20 +43,12 @@ _XUNIT = (
 )
 
 
-@dataclass(eq=False)
-class _Fixture:
-    """A fixture of a wider scope than ``function``, from its setup to its teardown."""
+class TestRun:
+    """The running test, from the start of its protocol to its end (a slotted record, not
+    ``item.stash``: it is read around every test)."""
 
-    scope: Scope
-    policy: Policy
-    carried: set[str] = field(default_factory=set)  # kinds a test inside left in place (blamed there)
-
-
-class _Test:
-    """The running test, from the start of its protocol to its end: what its hooks and reports need
-    (kept here, not in ``item.stash``: every access there is a Python call, read around every test)."""
-
-    __slots__ = ("findings", "fixtures", "item", "judged", "policy", "ran", "scope", "tearing_down")
+    __slots__ = ("failed", "findings", "fixtures", "item", "judged", "policy", "ran", "scope", "tearing_down")
+    __test__ = False  # not a test class, whatever pytest's collection thinks of the name
 
     def __init__(self, item: pytest.Item) -> None:
         self.item = item
@@ -58,34 +59,61 @@ class _Test:
         self.ran = False  # its body ran (not skipped at setup): its teardown judged it
         self.fixtures: list[str] = []  # scoped fixtures judged in full at its teardown
         self.tearing_down = False
+        self.failed = False  # its settlement failed it
 
 
-class Checker:
+@dataclass(eq=False)
+class ScopedFixture:
+    """A fixture of a wider scope than ``function``, from its setup to its teardown."""
+
+    scope: Scope
+    policy: Policy
+    carried: set[str] = field(default_factory=set)  # kinds a test inside left in place (blamed there)
+
+
+class Polluters:
+    """Leaks left in place (warn mode, allowed, not undoable): when a later test fails, the ones still
+    there are named as its probable polluters, those whose known symptoms appear in the failure first:
+    what detect-test-pollution would find by bisecting, from one run."""
+
+    def __init__(self, checks: Checks) -> None:
+        self._checks = checks
+        self._left: list[tuple[Leak, Finding]] = []  # newest last
+
+    def add(self, leak: Leak, finding: Finding) -> None:
+        self._left.append((leak, finding))
+        del self._left[:-20]
+
+    def of(self, failure: str) -> list[tuple[bool, Finding]]:
+        self._left = [(leak, finding) for leak, finding in self._left if self._checks.still_in_place(leak)]
+        found = [(any(s in failure for s in leak.kind.symptoms), finding) for leak, finding in self._left]
+        return sorted(found, key=lambda pair: not pair[0])
+
+
+class Runner:
     def __init__(self, config: pytest.Config, settings: Settings, baseline: Baseline | None) -> None:
-        self._config = config
         self._settings = settings
         self._baseline = baseline
         self._verbose = config.get_verbosity() > 0
-        self._hooks = _guard.Hooks(config.pluginmanager)
+        self.checks = Checks(config.pluginmanager)
+        self.polluters = Polluters(self.checks)
         self._known: dict[str, LeakKind] | None = None
-        self._test: _Test | None = None
+        self.test: TestRun | None = None
         self._judging = False  # until some check exists: then start()
-        self._fixtures: dict[int, _Fixture] = {}  # by id(fixturedef), while set up
-        self._left: list[tuple[Leak, Finding]] = []  # leaks still in place, newest last
+        self._fixtures: dict[int, ScopedFixture] = {}  # by id(fixturedef), while set up
         self.hook_seconds = 0.0  # spent in the plugin's per-test hooks, the checks included
-
-    @property
-    def seconds(self) -> dict[str, float]:
-        """Time spent in each check, for the JSON report."""
-        return self._hooks.seconds
 
     # ---------------------------------------------------------------- collection
 
     def known_kinds(self) -> dict[str, LeakKind]:
         """Every leak kind, by name and by code (a check's bad ``kinds`` is a usage error naming it)."""
         if self._known is None:
-            self._known = self._hooks.known()
+            self._known = self.checks.known()
         return self._known
+
+    def plugins_changed(self) -> None:
+        """A plugin was registered: it may declare kinds."""
+        self._known = None
 
     def prepare(self, items: list[pytest.Item], policies: list[Policy]) -> None:
         """Keep every test's policy, resolved once at collection."""
@@ -98,7 +126,7 @@ class Checker:
     # ---------------------------------------------------------------- a test's life
 
     def begin_test(self, item: pytest.Item) -> None:
-        test = self._test = _Test(item)
+        test = self.test = TestRun(item)
         if self._judging:
             self._begin(test)
 
@@ -106,17 +134,10 @@ class Checker:
         """Some check exists now (TensorFlow was imported): judge every test from here on. A test
         running now is judged on what it does from now on, under the scoped fixtures being set up."""
         self._judging = True
-        if self._test is not None:
-            self._begin(self._test, bottom=True)
+        if self.test is not None:
+            self._begin(self.test, bottom=True)
 
-    def plugins_changed(self) -> None:
-        """A plugin was registered: it may implement checks (guarded before they are next called)."""
-        self._hooks.plugins_changed()
-
-    def any_check(self) -> bool:
-        return self._hooks.any_check()
-
-    def _begin(self, test: _Test, bottom: bool = False) -> None:
+    def _begin(self, test: TestRun, bottom: bool = False) -> None:
         item = test.item
         policy = item.stash.get(_POLICY, None)
         if policy is None:  # an item pytest_collection_modifyitems did not see
@@ -125,58 +146,34 @@ class Checker:
             return
         test.policy = policy
         scope = test.scope = Scope(item.nodeid, "test", item=item)
-        self._hooks.snapshot(scope)
+        self.checks.snapshot(scope)
         scopes.push(scope, bottom=bottom)
 
-    def teardown_started(self) -> None:
-        if self._test is not None:
-            self._test.tearing_down = True
-
-    def end_test(self, item: pytest.Item) -> Settlement:
-        """Judge the test (if a fixture teardown did not already), and say what it gets."""
-        test = self._current(item)
-        if test is None:
+    def end_test(self, item: pytest.Item, teardown_failed: bool) -> Settlement:
+        """Judge the test (if a fixture teardown did not already), and settle what it gets."""
+        test = self.test
+        if test is None or test.item is not item:
             return NOTHING
         self._judge_test(test)
-        pending = problems.take()
-        if not test.findings and not pending:
-            return NOTHING
-        return settle(test.findings, pending, self._verbose, item.nodeid)
+        settlement = settle(
+            test.findings, problems.take(), verbose=self._verbose, nodeid=item.nodeid, teardown_failed=teardown_failed
+        )
+        test.failed = fails_xfail(settlement)
+        return settlement
 
     def leave_test(self) -> None:
-        test, self._test = self._test, None
+        test, self.test = self.test, None
         if test is not None and test.scope is not None:  # not judged (TF first imported in its teardown)
             scopes.pop(test.scope)
 
-    def _current(self, item: pytest.Item) -> _Test | None:
-        test = self._test
-        return test if test is not None and test.item is item else None
-
-    def findings(self, item: pytest.Item) -> list[Finding]:
-        test = self._current(item)
-        return test.findings if test is not None else []
-
-    def body_ran(self, item: pytest.Item, ran: bool) -> None:
-        test = self._current(item)
-        if test is not None:
-            test.ran = ran
-
-    def judged(self, item: pytest.Item) -> list[str]:
+    def judged(self, test: TestRun) -> list[str]:
         """The owners this test's teardown checked in full: the baseline may replace their entries (so
         none without a baseline)."""
-        test = self._current(item)
-        if test is None or self._settings.baseline is None:
+        if self._settings.baseline is None:
             return []
-        return [item.nodeid, *test.fixtures] if test.judged and test.ran else test.fixtures
+        return [test.item.nodeid, *test.fixtures] if test.judged and test.ran else test.fixtures
 
-    def victims(self, failure: str) -> list[tuple[bool, Finding]]:
-        """Leaks still in place when a test failed, those whose known symptoms appear in the failure
-        text first (``True``): what detect-test-pollution would find by bisecting, from one run."""
-        self._left = [(leak, finding) for leak, finding in self._left if self._hooks.still_in_place(leak)]
-        found = [(any(s in failure for s in leak.kind.symptoms), finding) for leak, finding in self._left]
-        return sorted(found, key=lambda pair: not pair[0])
-
-    def _judge_test(self, test: _Test) -> None:
+    def _judge_test(self, test: TestRun) -> None:
         scope = test.scope
         if scope is None:
             return
@@ -187,35 +184,37 @@ class Checker:
 
     # ---------------------------------------------------------------- scoped fixtures
 
-    def fixture_starting(self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> _Fixture | None:
+    def fixture_starting(
+        self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+    ) -> ScopedFixture | None:
         """A wider-scoped fixture starts its setup: what it creates from now on is its own, judged under
         the markers of the module or class it is set up for."""
-        if fixturedef.scope == "function" or self._test is None:
+        if fixturedef.scope == "function" or self.test is None:
             return None
-        fixture = _Fixture(Scope(_label(fixturedef, request), "fixture"), self._policy(request.node))
-        self._hooks.snapshot(fixture.scope)
+        fixture = ScopedFixture(Scope(_label(fixturedef, request), "fixture"), self._policy(request.node))
+        self.checks.snapshot(fixture.scope)
         scopes.push(fixture.scope)
         return fixture
 
-    def fixture_failed(self, fixture: _Fixture) -> None:
+    def fixture_failed(self, fixture: ScopedFixture) -> None:
         """Its setup raised: pytest will not tear it down, so judge (and clean) what it left now."""
         scopes.pop(fixture.scope)
         self._record(self._judge(fixture.scope, fixture.policy))
 
-    def fixture_ready(self, fixturedef: pytest.FixtureDef[Any], fixture: _Fixture) -> None:
+    def fixture_ready(self, fixturedef: pytest.FixtureDef[Any], fixture: ScopedFixture) -> None:
         """Its setup finished: it owns what it did, the test does not."""
         scopes.pop(fixture.scope)
         self._fixtures[id(fixturedef)] = fixture
         current = scopes.current()
         if current is not None:
-            self._hooks.snapshot(current)
+            self.checks.snapshot(current)
         fixturedef.addfinalizer(self._before_fixture_teardown)
 
     def _before_fixture_teardown(self) -> None:
         # Runs before the fixture's own teardown code (finalizers run last-in, first-out), so the test
         # is judged on what it did, not on what the fixture's teardown undoes. A parametrized fixture
         # switching params is torn down in the next test's setup: that test has not run yet.
-        test = self._test
+        test = self.test
         if test is not None and test.tearing_down:
             self._judge_test(test)
 
@@ -223,38 +222,33 @@ class Checker:
         fixture = self._fixtures.pop(id(fixturedef), None)
         if fixture is not None:
             self._record(self._judge(fixture.scope, fixture.policy, fixture.carried))
-            if self._test is not None and fixture.policy.mode != "off":
-                self._test.fixtures.append(fixture.scope.owner)
+            if self.test is not None and fixture.policy.mode != "off":
+                self.test.fixtures.append(fixture.scope.owner)
 
     def _record(self, findings: list[Finding]) -> None:
-        if findings and self._test is not None:
-            self._test.findings.extend(findings)
+        if findings and self.test is not None:
+            self.test.findings.extend(findings)
 
     # ---------------------------------------------------------------- judging
 
     def _judge(self, scope: Scope, policy: Policy, carried: set[str] | frozenset[str] = frozenset()) -> list[Finding]:
-        """Find what ``scope`` leaked, undo what the policy says to, and give each leak its outcome."""
+        """Find what ``scope`` leaked, let the verdict judge it, undo what it says to."""
         if not self._judging:
             return []
         if policy.mode == "off":
-            self._hooks.find_leaks(scope)  # let record-keeping checks drop what they kept for it
+            self.checks.find_leaks(scope)  # let record-keeping checks drop what they kept for it
             return []
         leaks = [
-            leak
-            for leak in self._hooks.find_leaks(scope)
-            if leak.kind.name not in carried and (leak.kind.severity != "info" or cleans(leak, policy))
+            leak for leak in self.checks.find_leaks(scope) if leak.kind.name not in carried and reported(leak, policy)
         ]
         if not leaks:
             return []
         cleaned = [leak for leak in leaks if cleans(leak, policy)]
         if cleaned:
-            self._hooks.cleanup(scope, cleaned)
-        findings = []
-        updating = self._settings.update_baseline
-        for leak in leaks:
-            finding = Finding.of(leak, decide(leak, policy, self._baseline, updating), leak in cleaned)
-            findings.append(finding)
-            if leak not in cleaned and finding.outcome != "tidied":
+            self.checks.cleanup(scope, cleaned)
+        findings = judge(leaks, policy, self._baseline, self._settings.update_baseline)  # with what it freed
+        for leak, finding in zip(leaks, findings):
+            if not finding.cleaned and finding.outcome != "tidied":
                 self._left_in_place(leak, finding)
         return findings
 
@@ -265,8 +259,7 @@ class Checker:
             for fixture in self._fixtures.values():
                 fixture.carried.add(leak.kind.name)
         if leak.kind.pollutes:
-            self._left.append((leak, finding))
-            del self._left[:-20]
+            self.polluters.add(leak, finding)
 
 
 def _label(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> str:

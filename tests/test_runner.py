@@ -1,0 +1,172 @@
+"""Unit tests of the per-test state machine (runner), the check calls (crash isolation), the gate and
+the verdict's settlement, in process with real pytest items and a fake check: no TensorFlow."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_estimator_isolation import Leak, LeakKind, check_hook
+from pytest_estimator_isolation.findings import Finding
+from pytest_estimator_isolation.gate import Gate
+from pytest_estimator_isolation.options import Settings
+from pytest_estimator_isolation.runner import Runner
+
+STRAY = LeakKind("X001", "stray", "a test left a stray thing", "remove it", symptoms=("stray thing",))
+
+
+class Fake:
+    """A check that leaks for tests whose name says so, and keeps a log of its calls."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+        self.crash_in = ""
+        self.there = True
+
+    @check_hook()
+    def pytest_estimator_isolation_kinds(self):
+        return [STRAY]
+
+    @check_hook()
+    def pytest_estimator_isolation_snapshot(self, scope):
+        self.log.append(f"snapshot {scope.owner}")
+        if self.crash_in == "snapshot":
+            raise KeyError("moved")
+
+    @check_hook()
+    def pytest_estimator_isolation_find_leaks(self, scope):
+        self.log.append(f"find {scope.owner}")
+        if self.crash_in == "find_leaks":
+            raise KeyError("moved")
+        return [Leak(STRAY, scope.owner, "left a stray thing", "t.py:3 in make")] if "leaky" in scope.owner else []
+
+    @check_hook()
+    def pytest_estimator_isolation_cleanup(self, scope, leaks):
+        self.log.append(f"cleanup {[leak.kind.name for leak in leaks]}")
+
+    @check_hook()
+    def pytest_estimator_isolation_still_in_place(self, leak):
+        return self.there if leak.kind is STRAY else None
+
+
+@pytest.fixture
+def items(pytester):
+    return pytester.getitems("def test_leaky(): pass\ndef test_clean(): pass\ndef test_victim(): pass\n")
+
+
+def make(pytester, mode="strict", **settings):
+    config = pytester.parseconfigure("-p", "no:randomly")
+    fake = Fake()
+    config.pluginmanager.register(fake, "fake")
+    runner = Runner(config, Settings(mode, **settings), None)
+    runner.start()
+    return runner, fake
+
+
+def run_one(runner, item, teardown_failed=False):
+    runner.begin_test(item)
+    settlement = runner.end_test(item, teardown_failed)
+    test = runner.test
+    runner.leave_test()
+    return settlement, test
+
+
+def test_a_clean_test_is_snapshot_then_judged_and_gets_nothing(pytester, items):
+    runner, fake = make(pytester)
+    settlement, test = run_one(runner, items[1])
+    assert settlement.failure is None
+    assert settlement.warnings == ()
+    assert fake.log == [f"snapshot {items[1].nodeid}", f"find {items[1].nodeid}"]
+    assert test.judged
+    assert not test.findings
+
+
+def test_strict_fails_and_undoes_the_leak(pytester, items):
+    runner, fake = make(pytester)
+    settlement, test = run_one(runner, items[0])
+    assert settlement.failure is not None
+    assert "X001 stray: left a stray thing" in settlement.failure
+    assert "created at t.py:3 in make" in settlement.failure
+    assert fake.log[-1] == "cleanup ['stray']"
+    [finding] = test.findings
+    assert (finding.outcome, finding.cleaned, finding.check) == ("failed", True, "fake")
+    assert test.failed
+
+
+def test_warn_warns_leaves_it_in_place_and_names_it_for_a_later_failure(pytester, items):
+    runner, fake = make(pytester, "warn")
+    settlement, _ = run_one(runner, items[0])
+    assert settlement.failure is None
+    [(text, where)] = settlement.warnings
+    assert text.startswith("X001 stray: left a stray thing")
+    assert (where.path, where.line) == ("t.py", 3)
+    assert not any(line.startswith("cleanup") for line in fake.log)
+    [(probable, finding)] = runner.polluters.of("AssertionError: a stray thing appeared")
+    assert probable
+    assert finding.owner.endswith("::test_leaky")
+    [(probable, _)] = runner.polluters.of("some other error")
+    assert not probable
+    fake.there = False  # gone since: no longer named
+    assert runner.polluters.of("a stray thing") == []
+
+
+def test_a_test_whose_teardown_failed_is_not_failed_again(pytester, items):
+    runner, _ = make(pytester)
+    settlement, test = run_one(runner, items[0], teardown_failed=True)
+    assert settlement.failure is None
+    assert [f.outcome for f in test.findings] == ["failed"]
+
+
+@pytest.mark.parametrize("hook", ["snapshot", "find_leaks"])
+def test_a_crashing_check_is_an_ei900_with_its_traceback(pytester, items, hook):
+    runner, fake = make(pytester)
+    fake.crash_in = hook
+    settlement, test = run_one(runner, items[1])
+    [finding] = test.findings
+    assert finding.code == "EI900"
+    assert finding.what == f"check 'fake' crashed in {hook} on TF None: KeyError('moved')"
+    assert finding.stack[0].function == f"pytest_estimator_isolation_{hook}"
+    assert settlement.failure is not None
+    assert "traceback (innermost first):" in settlement.failure
+
+
+def test_an_undecorated_crash_is_retried_without_the_crashing_check(pytester, items):
+    class Plain:
+        @pytest.hookimpl(tryfirst=True)  # called first: its crash would stop the call there
+        def pytest_estimator_isolation_find_leaks(self, scope):
+            raise RuntimeError("plain")
+
+    runner, fake = make(pytester)
+    runner.checks._pm.register(Plain(), "plain")
+    _, test = run_one(runner, items[0])
+    assert sorted(f.code for f in test.findings) == ["EI900", "X001"]
+    assert fake.log.count(f"find {items[0].nodeid}") == 1  # the decorated check was not run twice
+
+
+def test_off_drops_what_checks_kept_and_judges_nothing(pytester, items):
+    runner, fake = make(pytester, "off")
+    settlement, test = run_one(runner, items[0])
+    assert settlement.failure is None
+    assert test.findings == []
+    assert fake.log == []  # an off test is not even a scope
+
+
+def test_the_gate_writes_only_after_a_run_that_checked_something(tmp_path):
+    from pytest_estimator_isolation.baseline import Baseline, Entry
+
+    path = tmp_path / "b.json"
+    settings = Settings("strict", baseline=path, update_baseline=True)
+    gate = Gate(settings, Baseline(path, [Entry("stray", "", ("t::old",))]))
+    gate.update([], set(), pytest.ExitCode.OK)
+    assert gate.note == f"baseline {path} left as it was: this run checked no test"
+    assert not path.exists()
+    gate.interrupted = True
+    gate.update([], {"t::a"}, pytest.ExitCode.INTERRUPTED)
+    assert gate.note == f"baseline {path} not written: the run was interrupted (exit status 2)"
+    gate.interrupted = False
+    leak = Finding("X001", "stray", "error", "t::a", "w", "f", "failed", False)
+    gate.update([leak], {"t::a"}, pytest.ExitCode.TESTS_FAILED)
+    assert gate.note == f"baseline written to {path} (2 entries), 1 kept for tests this run did not check"
+    gate.update([leak], {"t::a"}, pytest.ExitCode.TESTS_FAILED)
+    assert gate.note == f"baseline {path} is up to date (2 entries), 1 kept for tests this run did not check"
