@@ -96,6 +96,28 @@ def test_clean_b():
 ALL_LEAKY = ["test_a.py::test_leaky_a1", "test_a.py::test_leaky_a2", "test_b.py::test_leaky_b"]
 
 
+# The head of an inner test file that needs Keras 2 (graph mode, the learning phase): skipped on Keras 3.
+KERAS_2 = """
+import importlib
+import importlib.util
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+# tf.keras: keras 2 on TF <= 2.15, tf_keras with TF_USE_LEGACY_KERAS=1, Keras 3 otherwise
+KERAS = tf.keras.__name__.split(".")[0]
+if (getattr(tf.keras, "__version__", None) or importlib.import_module(KERAS).__version__).startswith("3"):
+    pytest.skip("Keras 3 has no graph mode and no learning phase", allow_module_level=True)
+"""
+
+
+def read_report(pytester: pytest.Pytester) -> dict[str, Any]:
+    """The JSON report an inner run wrote to report.json."""
+    data: dict[str, Any] = json.loads((pytester.path / "report.json").read_text())
+    return data
+
+
 def baseline_owners(path: Path) -> list[str]:
     return [entry["owner"] for entry in json.loads(path.read_text())["leaks"]]
 
