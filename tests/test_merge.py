@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from pytest_estimator_isolation.merge import main as merge_main
+from pytest_estimator_isolation.merge import merge, summary
 
 
 def test_merge_rejects_bad_input_in_one_line(tmp_path, capsys):
@@ -37,3 +38,34 @@ def test_merge_adds_up_what_the_shards_tidied(tmp_path, capsys):
     }
     assert merged["hook_seconds"] == 1.0
     assert "tidied quietly after 4 test(s)" in capsys.readouterr().out
+
+
+def _shard(leaks=(), fixed=(), **run):
+    return {"schema": 1, "run": run, "leaks": list(leaks), "fixed": list(fixed)}
+
+
+def _leak(owner, outcome="failed", kind="open-session", code="EI101"):
+    return {"code": code, "kind": kind, "owner": owner, "nodeid": owner, "what": "w", "outcome": outcome}
+
+
+def test_merge_sorts_the_leaks_and_counts_their_outcomes_as_one_run_would():
+    one = _shard([_leak("t_b.py::test_b"), _leak("t_a.py::test_a", "baselined")], mode="strict")
+    two = _shard([_leak("t_a.py::test_0", "warned")], mode="strict")
+    merged = merge([one, two])
+    assert [leak["owner"] for leak in merged["leaks"]] == ["t_a.py::test_0", "t_a.py::test_a", "t_b.py::test_b"]
+    assert merged["counts"] == {"warned": 1, "baselined": 1, "failed": 1}
+    assert merged["run"] == {"mode": "strict", "shards": 2}
+
+
+def test_merge_keeps_a_run_field_the_shards_agree_on_and_lists_one_they_do_not():
+    merged = merge([_shard(mode="strict", tensorflow="2.15.1"), _shard(mode="warn", tensorflow=None)])
+    assert merged["run"] == {"mode": "strict, warn", "tensorflow": "2.15.1", "shards": 2}
+
+
+def test_an_entry_one_shard_ran_clean_is_fixed_unless_another_shards_leak_still_matches_it():
+    gone = {"kind": "open-session", "owner": "t.py::test_gone"}
+    still = {"kind": "open-session", "owner": "t.py::test_still"}
+    one = _shard(fixed=[gone, still])
+    two = _shard([_leak("t.py::test_still")])
+    assert merge([one, two])["fixed"] == [gone]
+    assert summary(merge([one, two]))[-1] == "fixed since the baseline: open-session in t.py::test_gone"
