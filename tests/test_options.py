@@ -281,5 +281,6 @@ def test_unknown_kind_is_rejected_even_when_the_checks_are_off(pytester, run, mo
     ],
 )
 def test_bare_flag_frees_what_is_not_a_mode(args, rewritten, freed):
+    args = list(args)  # rewritten in place: the parameter itself must stay as it was for a second run
     assert free_swallowed_path(args) == freed
     assert args == rewritten
