@@ -32,6 +32,11 @@ def load(path: Path) -> dict[str, Any]:
         raise MergeError(f"{path}: not an estimator-isolation report of schema {REPORT_SCHEMA}")
     if not isinstance(data.get("leaks"), list) or not isinstance(data.get("fixed", []), list):
         raise MergeError(f"{path}: 'leaks' and 'fixed' must be lists")
+    for index, leak in enumerate(data["leaks"]):
+        try:
+            Finding.from_json(leak)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise MergeError(f"{path}: leak {index} is not a finding: {exc!r}") from None
     return data
 
 

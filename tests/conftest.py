@@ -1,23 +1,58 @@
-"""Fixtures for the plugin's own tests. Anything that imports TensorFlow runs in a subprocess
-(``runpytest_subprocess``): TF's global state must not leak into this run."""
+"""Fixtures for the plugin's own tests, in two tiers. A test whose inner run imports TensorFlow carries the
+`tf` marker (helpers.requires_tf and its kin) and runs that inner pytest in a fresh interpreter
+(``runpytest_subprocess``): TF's global state must not leak into this run. Every other inner run is
+in-process (``runpytest``), which is what makes the fast tier, ``pytest -m "not tf"``, run in seconds."""
 
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
-from helpers import QUIET
+from helpers import NEEDS, QUIET
 
 pytest_plugins = ["pytester"]
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip a `tf` test where the environment lacks what its marker names (TF, tf.estimator, Keras 2)."""
+    for item in items:
+        for mark in item.iter_markers("tf"):
+            for need in mark.args:
+                available, reason = NEEDS[need]
+                if not available:
+                    item.add_marker(pytest.mark.skip(reason=reason))
+
+
+class _ImportsTensorFlow:
+    """Registered in an in-process inner run: whether TensorFlow was imported by its end."""
+
+    imported = False
+
+    def pytest_unconfigure(self) -> None:
+        self.imported = "tensorflow" in sys.modules
+
+
 @pytest.fixture
-def run(pytester: pytest.Pytester):
-    """Run pytest on the pytester dir in a fresh interpreter: ``run("--estimator-isolation")``."""
+def run(pytester: pytest.Pytester, request: pytest.FixtureRequest):
+    """Run pytest on the pytester dir: ``run("--estimator-isolation")``. In a fresh interpreter for a `tf`
+    test; in this process otherwise, and then the inner run must leave this process as it found it."""
+    if request.node.get_closest_marker("tf") is not None:
 
-    def run(*args: str) -> pytest.RunResult:
-        return pytester.runpytest_subprocess(*QUIET, *args)
+        def run(*args: str) -> pytest.RunResult:
+            return pytester.runpytest_subprocess(*QUIET, *args)
 
-    return run
+        return run
+
+    def run_in_process(*args: str) -> pytest.RunResult:
+        meta_path = list(sys.meta_path)
+        watch = _ImportsTensorFlow()
+        # no_reraise_ctrlc: an inner KeyboardInterrupt ends that run (exit status 2), not this one.
+        result = pytester.runpytest(*QUIET, *args, plugins=[watch], no_reraise_ctrlc=True)
+        assert not watch.imported, "this inner run imported TensorFlow: mark the test `tf` (helpers.requires_tf)"
+        assert sys.meta_path == meta_path, "the inner run left an import hook behind"
+        return result
+
+    return run_in_process

@@ -31,11 +31,19 @@ def _keras2() -> bool:
 
 HAS_KERAS2 = HAS_TF and _keras2()
 
-requires_tf = pytest.mark.skipif(not HAS_TF, reason="needs tensorflow")
-requires_estimator = pytest.mark.skipif(not HAS_ESTIMATOR, reason="needs tf.estimator (TensorFlow <= 2.15)")
+# The two tiers. A test whose inner run imports TensorFlow carries the `tf` marker: `run` starts that inner
+# pytest in a fresh interpreter (TF's global state must not reach this process), the fast tier
+# (`pytest -m "not tf"`) leaves it out, and conftest skips it where the environment lacks what it names.
+NEEDS = {
+    "tensorflow": (HAS_TF, "needs tensorflow"),
+    "estimator": (HAS_ESTIMATOR, "needs tf.estimator (TensorFlow <= 2.15)"),
+    "keras2": (HAS_KERAS2, "needs Keras 2 as tf.keras (graph mode, learning phase)"),
+}
+requires_tf = pytest.mark.tf("tensorflow")
+requires_estimator = pytest.mark.tf("estimator")
+requires_keras2 = pytest.mark.tf("keras2")
 requires_xdist = pytest.mark.skipif(not HAS_XDIST, reason="needs pytest-xdist")
 requires_randomly = pytest.mark.skipif(not HAS_RANDOMLY, reason="needs pytest-randomly")
-requires_keras2 = pytest.mark.skipif(not HAS_KERAS2, reason="needs Keras 2 as tf.keras (graph mode, learning phase)")
 
 # The inner runs must not be shuffled or cached by plugins of the outer environment, and their warning
 # counts are the plugin's own (TF 2.12 warns about a deprecated module at import).
@@ -86,6 +94,28 @@ def test_clean_b():
 """
 
 ALL_LEAKY = ["test_a.py::test_leaky_a1", "test_a.py::test_leaky_a2", "test_b.py::test_leaky_b"]
+
+
+# The head of an inner test file that needs Keras 2 (graph mode, the learning phase): skipped on Keras 3.
+KERAS_2 = """
+import importlib
+import importlib.util
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+# tf.keras: keras 2 on TF <= 2.15, tf_keras with TF_USE_LEGACY_KERAS=1, Keras 3 otherwise
+KERAS = tf.keras.__name__.split(".")[0]
+if (getattr(tf.keras, "__version__", None) or importlib.import_module(KERAS).__version__).startswith("3"):
+    pytest.skip("Keras 3 has no graph mode and no learning phase", allow_module_level=True)
+"""
+
+
+def read_report(pytester: pytest.Pytester) -> dict[str, Any]:
+    """The JSON report an inner run wrote to report.json."""
+    data: dict[str, Any] = json.loads((pytester.path / "report.json").read_text())
+    return data
 
 
 def baseline_owners(path: Path) -> list[str]:

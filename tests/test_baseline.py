@@ -111,14 +111,14 @@ def test_last_failed_and_exitfirst_keep_the_tests_they_did_not_run(suite):
     baseline = suite.path / "baseline.json"
     suite.makepyfile(test_c="def test_fails():\n    assert False\n")
     base = ("-p", "no:randomly", "-p", "no:xdist")
-    suite.runpytest_subprocess(*base, "test_c.py")  # fills the last-failed cache
-    result = suite.runpytest_subprocess(*base, *UPDATE, "--lf")
+    suite.runpytest(*base, "test_c.py")  # fills the last-failed cache
+    result = suite.runpytest(*base, *UPDATE, "--lf")
     result.assert_outcomes(failed=1)  # it checked test_fails only: every entry is kept
     result.stdout.fnmatch_lines(
         ["baseline written to *baseline.json (4 entries), 4 kept for tests this run did not check"]
     )
     assert baseline_owners(baseline) == sorted([*ALL_LEAKY, GONE["owner"]])
-    result = suite.runpytest_subprocess(*base, *UPDATE, "-x", "test_c.py", "test_a.py", "test_b.py")
+    result = suite.runpytest(*base, *UPDATE, "-x", "test_c.py", "test_a.py", "test_b.py")
     result.assert_outcomes(failed=1)
     assert baseline_owners(baseline) == sorted([*ALL_LEAKY, GONE["owner"]])
 
@@ -250,7 +250,7 @@ def test_sharded_updates_merge_into_one_baseline_and_one_report(suite, run):
     run(*UPDATE, "--estimator-isolation-report=shard-1.json", "test_a.py")
     run(*UPDATE, "--estimator-isolation-report=shard-2.json", "test_b.py")
     assert baseline.read_bytes() == single_baseline
-    result = suite.run(
+    result = suite.run(  # the merge command as users run it: a program of its own
         sys.executable,
         "-m",
         "pytest_estimator_isolation",

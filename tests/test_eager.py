@@ -93,3 +93,35 @@ def test_graph_mode_suite_enabling_eager_in_a_test_is_flagged(pytester, run):
     result = run("--estimator-isolation")
     result.assert_outcomes(passed=3, errors=1)
     result.stdout.fnmatch_lines(["*EI105 eager-mode: execution mode is eager, was graph*"])
+
+
+def test_eager_switch_has_a_place_and_warnings_as_errors_name_it(pytester, run):
+    pytester.makepyfile(
+        """
+        import tensorflow as tf
+
+        def test_disables():
+            tf.compat.v1.disable_eager_execution()
+        """
+    )
+    result = run("--estimator-isolation=warn", "-W", "error::pytest_estimator_isolation.EstimatorIsolationWarning")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["test_eager_switch_*.py:4: EI105 eager-mode: execution mode is graph*"])
+    result.stdout.no_fnmatch_line("*plugin.py*")
+
+
+def test_in_warn_mode_a_leaked_mode_switch_is_not_blamed_again_on_the_tests_after_it(pytester, run):
+    pytester.makepyfile(
+        """
+        import tensorflow as tf
+
+        def test_a_disables_eager():
+            tf.compat.v1.disable_eager_execution()
+
+        def test_b_plain_tf2_code():
+            assert tf.constant([1.0, 2.0]).shape == (2,)
+        """
+    )
+    result = run("--estimator-isolation=warn", "-p", "no:randomly")
+    result.assert_outcomes(passed=2, warnings=1)
+    result.stdout.fnmatch_lines(["1 leak(s) in mode warn: 1 EI105 eager-mode | 1 warned"])

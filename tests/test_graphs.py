@@ -3,7 +3,7 @@ which they make later tests fail), plus the legit patterns that must stay clean.
 
 from __future__ import annotations
 
-from helpers import requires_tf
+from helpers import KERAS_2, read_report, requires_keras2, requires_tf
 
 pytestmark = requires_tf
 
@@ -143,3 +143,80 @@ def test_eager_code_is_clean(pytester, run):
         """
     )
     run("--estimator-isolation").assert_outcomes(passed=2)
+
+
+TESTCASE = """
+import pytest
+import tensorflow as tf
+from tensorflow.python.framework import test_util
+
+kept = []
+
+
+class GraphModeTest(tf.test.TestCase):
+    @test_util.run_deprecated_v1
+    def test_z_builds_in_the_default_graph(self):  # runs last: no later setUp resets the graph
+        w = tf.compat.v1.get_variable("w", shape=[2])
+        with self.cached_session() as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            self.assertAllEqual(self.evaluate(tf.shape(w)), [2])
+
+    @test_util.run_deprecated_v1
+    def test_monitored_session_finalizes_the_default_graph(self):
+        tf.compat.v1.train.get_or_create_global_step()
+        with tf.compat.v1.train.MonitoredSession() as sess:
+            pass
+
+    def test_leaks_a_session_testcase_does_not_close(self):
+        kept.append(tf.compat.v1.Session(graph=tf.Graph()))
+
+
+def test_plain_test_after_them_starts_clean():
+    assert tf.executing_eagerly()
+    assert tf.compat.v1.get_default_graph().get_operations() == []
+"""
+
+
+def test_tf_testcase_contract_is_not_flagged_but_what_it_does_not_undo_is(pytester, run):
+    pytester.makepyfile(TESTCASE)
+    result = run("--estimator-isolation", "--estimator-isolation-report=report.json", "-p", "no:randomly")
+    result.assert_outcomes(passed=4, skipped=1, errors=1)  # skipped: TestCase.test_session, "not a test"
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of GraphModeTest.test_leaks_a_session_testcase_does_not_close*",
+            "1 leak(s) in mode strict: 1 EI101 open-session | 1 failed",
+            "tidied quietly after * test(s) (TF's own state, not failures): 2 EI106 testcase-default-graph*",
+        ]
+    )
+    data = read_report(pytester)
+    assert [leak["code"] for leak in data["leaks"]] == ["EI101"]
+    assert data["tidied"]["kinds"]["EI106 testcase-default-graph"] == 2
+    # Without the plugin the plain test inherits the TestCase's graph: the control run proves the hazard.
+    control = run("-p", "no:estimator_isolation", "-p", "no:randomly")
+    control.assert_outcomes(passed=3, skipped=1, failed=1)
+
+
+# Found on real suites (larq, DeepCTR): the reproducers, reduced.
+@requires_keras2
+def test_keras_clear_session_in_graph_mode_is_not_a_default_graph_leak(pytester, run):
+    pytester.makepyfile(
+        KERAS_2
+        + """
+from tensorflow.python.eager import context
+
+
+@pytest.fixture
+def graph_mode():  # larq's conftest
+    with context.graph_mode():
+        sess = tf.compat.v1.Session()
+        with sess.as_default():
+            yield
+            tf.keras.backend.clear_session()  # re-adds Keras' learning-phase placeholder
+        sess.close()
+
+
+def test_builds_in_graph_mode(graph_mode):
+    assert tf.compat.v1.placeholder(tf.float32, shape=[1]).graph is tf.compat.v1.get_default_graph()
+"""
+    )
+    run("--estimator-isolation").assert_outcomes(passed=1)

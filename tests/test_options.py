@@ -8,6 +8,8 @@ import os
 import pytest
 from helpers import requires_xdist
 
+from pytest_estimator_isolation.options import free_swallowed_path
+
 NO_TF_SUITE = """
 import sys
 import pytest
@@ -241,7 +243,7 @@ def test_help_and_version_work_with_a_bad_environment(pytester, run, monkeypatch
     assert "invalid mode" not in result.stderr.str() + result.stdout.str()
 
 
-@pytest.mark.parametrize(
+@pytest.mark.parametrize(  # in-process too: only xdist's workers are processes of their own
     "extra", [pytest.param([], id="serial"), pytest.param(["-n", "2"], id="xdist", marks=requires_xdist)]
 )
 @pytest.mark.parametrize(
@@ -263,3 +265,22 @@ def test_unknown_kind_is_rejected_even_when_the_checks_are_off(pytester, run, mo
     result = run()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: *got unknown leak kind 'nope'*"])
+
+
+@pytest.mark.parametrize(
+    ("args", "rewritten", "freed"),
+    [
+        (["--estimator-isolation", "tests/"], ["--estimator-isolation=strict", "tests/"], ["tests/"]),
+        (["--estimator-isolation", "t.py::test_a"], ["--estimator-isolation=strict", "t.py::test_a"], ["t.py::test_a"]),
+        (["--estimator-isolation", "warn"], ["--estimator-isolation", "warn"], []),
+        (["--estimator-isolation", "OFF"], ["--estimator-isolation", "OFF"], []),
+        (["--estimator-isolation", "-x"], ["--estimator-isolation", "-x"], []),
+        (["--estimator-isolation=warn", "tests/"], ["--estimator-isolation=warn", "tests/"], []),
+        (["--", "--estimator-isolation", "x"], ["--", "--estimator-isolation", "x"], []),
+        (["tests/", "--estimator-isolation"], ["tests/", "--estimator-isolation"], []),
+    ],
+)
+def test_bare_flag_frees_what_is_not_a_mode(args, rewritten, freed):
+    args = list(args)  # rewritten in place: the parameter itself must stay as it was for a second run
+    assert free_swallowed_path(args) == freed
+    assert args == rewritten

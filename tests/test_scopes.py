@@ -1,8 +1,10 @@
-"""Leaks made by wider-scoped fixtures belong to the fixture, judged at its own teardown."""
+"""Who a leak belongs to and when it is judged: leaks made by wider-scoped fixtures and xunit setups belong to
+them, judged at their own teardown under their own markers; no leak hides behind xfail or a failed setup; a leak
+left in place is not blamed again on the fixtures around it."""
 
 from __future__ import annotations
 
-from helpers import requires_tf
+from helpers import read_report, requires_tf
 
 pytestmark = requires_tf
 
@@ -204,3 +206,138 @@ def test_tf_first_imported_in_a_scoped_fixture_is_owned_by_it(pytester, run):
         ]
     )
     result.stdout.no_fnmatch_line("*fixture 'session'*")
+
+
+def test_a_leak_in_an_xfail_test_fails_the_run(pytester, run):
+    pytester.makepyfile(
+        """
+        import pytest
+        import tensorflow as tf
+        kept = []
+
+        @pytest.mark.xfail(reason="known bug")
+        def test_xfail_leaks():
+            kept.append(tf.compat.v1.Session())
+            assert False
+
+        @pytest.mark.xfail(strict=True, reason="known bug")
+        def test_strict_xfail_leaks():
+            kept.append(tf.compat.v1.Session())
+            assert False
+        """
+    )
+    result = run("--estimator-isolation")
+    result.assert_outcomes(xfailed=2, errors=2)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_xfail_leaks*", "*EI101 open-session*"])
+
+
+def test_a_fixture_whose_setup_raises_is_judged_and_cleaned(pytester, run):
+    pytester.makepyfile(
+        test_a="""
+        import pytest
+        import tensorflow as tf
+
+        @pytest.fixture(scope="module")
+        def broken():
+            tf.compat.v1.InteractiveSession(graph=tf.Graph())
+            raise RuntimeError("setup failed")
+
+        def test_uses_broken(broken):
+            pass
+        """,
+        test_b="""
+        import tensorflow as tf
+
+        def test_eager_again():
+            assert tf.executing_eagerly()
+        """,
+    )
+    result = run("--estimator-isolation", "-p", "no:randomly")
+    result.assert_outcomes(passed=1, errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_uses_broken*",
+            "*RuntimeError: setup failed*",
+            "*ERROR at teardown of test_uses_broken*",
+            "*fixture 'broken' (module scope, test_a.py) leaked TensorFlow state*EI101 open-session*",
+        ]
+    )
+
+
+def test_module_and_class_markers_govern_their_fixtures_and_xunit_setups(pytester, run):
+    pytester.makepyfile(
+        test_allowed="""
+        import pytest
+        import tensorflow as tf
+
+        pytestmark = pytest.mark.allow_leaks("open-session")
+        kept = []
+
+        def setup_module():
+            kept.append(tf.compat.v1.Session(graph=tf.Graph()))
+
+        @pytest.fixture(scope="module")
+        def session():
+            return tf.compat.v1.Session(graph=tf.Graph())
+
+        def test_one(session):
+            pass
+        """,
+        test_flagged="""
+        import tensorflow as tf
+        kept = []
+
+        class TestThings:
+            @classmethod
+            def setup_class(cls):
+                kept.append(tf.compat.v1.Session(graph=tf.Graph()))
+
+            def test_one(self):
+                pass
+
+            def test_last(self):
+                pass
+        """,
+    )
+    result = run("--estimator-isolation", "-p", "no:randomly")
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of TestThings.test_last*",
+            "estimator-isolation: setup_class of test_flagged.py::TestThings leaked TensorFlow state, "
+            "found at its teardown: EI101 open-session (strict mode)",
+        ]
+    )
+    result.stdout.fnmatch_lines_random(
+        [
+            "setup_module of test_allowed.py",
+            "fixture 'session' (module scope, test_allowed.py)",
+            "3 leak(s) in mode strict: 3 EI101 open-session | 2 allowed, 1 failed",
+        ]
+    )
+
+
+def test_a_leak_left_in_place_is_not_blamed_again_on_the_fixtures_around_it(pytester, run):
+    pytester.makepyfile(
+        """
+        import pytest
+        import unittest
+        import tensorflow as tf
+
+        @pytest.fixture(scope="module")
+        def resource():
+            yield 1
+
+        def test_disables_eager(resource):
+            tf.compat.v1.disable_eager_execution()
+
+        class TestInClass(unittest.TestCase):
+            def test_sets_floatx(self):
+                tf.keras.backend.set_floatx("float64")
+        """
+    )
+    result = run("--estimator-isolation=warn", "--estimator-isolation-report=report.json", "-p", "no:randomly")
+    result.assert_outcomes(passed=2, warnings=2)
+    owners = sorted((leak["owner"].split("::", 1)[-1], leak["code"]) for leak in read_report(pytester)["leaks"])
+    assert owners == [("TestInClass::test_sets_floatx", "EI301"), ("test_disables_eager", "EI105")]

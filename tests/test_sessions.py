@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import sys
 
-from helpers import requires_tf
+import pytest
+from helpers import KERAS_2, requires_estimator, requires_keras2, requires_tf
 
 pytestmark = requires_tf
 
@@ -57,3 +58,109 @@ def test_a_second_run_in_the_same_process_reports_to_its_own_checks(pytester):
     result = pytester.run(sys.executable, "twice.py")
     assert result.ret == 0, result.stdout.str()
     assert result.stdout.str().count("EI101 open-session: Session is still open") >= 2
+
+
+FIT_IN_A_PRIVATE_GRAPH = """
+def test_fit_in_a_private_graph():
+    with tf.Graph().as_default():
+        model = tf.keras.Sequential([tf.keras.layers.Dense(1, input_shape=(2,))])
+        model.compile("sgd", "mse")
+        model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=1, verbose=0)
+"""
+
+
+@pytest.mark.parametrize("keras_reset", [False, True])
+@requires_keras2
+def test_keras_cached_session_in_a_graph_mode_suite_is_not_the_tests_fault(pytester, run, keras_reset):
+    pytester.makeconftest("import tensorflow as tf\ntf.compat.v1.disable_eager_execution()\n")
+    pytester.makepyfile(KERAS_2 + FIT_IN_A_PRIVATE_GRAPH)
+    result = run("--estimator-isolation", *(["--estimator-isolation-keras-reset"] if keras_reset else []))
+    result.assert_outcomes(passed=1)
+    result.stdout.no_fnmatch_line("*EI101*")
+    if keras_reset:  # cleared before the checks look: nothing left to tidy
+        result.stdout.no_fnmatch_line("*EI107*")
+    else:
+        result.stdout.fnmatch_lines(
+            ["tidied quietly after 1 test(s) (TF's own state, not failures): 1 EI107 keras-session"]
+        )
+
+
+def test_a_session_used_by_a_live_thread_is_reported_and_left_open(pytester, run):
+    pytester.makepyfile(
+        """
+        import threading
+        import tensorflow as tf
+
+        graph = tf.Graph()
+        with graph.as_default():
+            one = tf.constant(1)
+        started, go, box = threading.Event(), threading.Event(), {}
+
+        def work():
+            box["session"] = tf.compat.v1.Session(graph=graph)
+            started.set()
+            go.wait(30)
+            box["result"] = box["session"].run(one)
+            box["session"].close()
+
+        thread = threading.Thread(target=work, name="tf-worker", daemon=True)
+
+        def test_starts_worker():
+            thread.start()
+            started.wait(30)
+
+        def test_worker_still_works():
+            go.set()
+            thread.join(30)
+            assert box["result"] == 1
+        """
+    )
+    result = run("--estimator-isolation", "-p", "no:randomly")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*EI101 open-session: Session is still open*not closed: thread 'tf-worker' that created it is still running*"]
+    )
+
+
+@requires_estimator
+def test_estimator_fixtures_and_tf_own_sessions(pytester, run):
+    pytester.makepyfile(
+        """
+        import numpy as np
+        import pytest
+        import tensorflow as tf
+
+        def input_fn():
+            return tf.data.Dataset.from_tensors(({"x": np.ones((4, 2), np.float32)}, np.ones((4, 1), np.float32)))
+
+        def model_fn(width, name="w"):
+            def fn(features, labels, mode):
+                w = tf.compat.v1.get_variable(name, shape=[2, width])
+                loss = tf.reduce_mean(tf.matmul(features["x"], w)[:, :1] - labels)
+                step = tf.compat.v1.train.get_or_create_global_step()
+                train = tf.compat.v1.train.GradientDescentOptimizer(0.1).minimize(loss, global_step=step)
+                return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=train)
+            return fn
+
+        def test_config_is_refused(make_estimator, run_config):
+            with pytest.raises(TypeError, match="make_estimator binds the run_config fixture"):
+                make_estimator(model_fn(1), config=run_config)
+
+        def test_restore_fails(make_estimator):  # fails: pytest keeps the traceback, and TF's session
+            make_estimator(model_fn(1)).train(input_fn, steps=1)
+            make_estimator(model_fn(1, name="renamed")).train(input_fn, steps=1)  # a renamed variable
+
+        def test_temp_dir():
+            tf.estimator.Estimator(model_fn(1))
+
+        def test_fails():
+            assert False
+        """
+    )
+    result = run("--estimator-isolation=warn", "-p", "no:randomly")
+    outcomes = result.parseoutcomes()
+    assert (outcomes["passed"], outcomes["failed"]) == (2, 2)
+    result.stdout.fnmatch_lines(["*NotFoundError*"])
+    result.stdout.no_fnmatch_line("*EI101*")
+    result.stdout.no_fnmatch_line("*left by*EI204*")  # a temp dir cannot make a later test fail
+    result.stdout.fnmatch_lines(["*tidied quietly*EI108 tf-internal-session*"])
