@@ -104,22 +104,34 @@ _KERAS_BOOKKEEPING = re.compile(r"keras_learning_phase(_\d+)?(/input)?$")
 def ops_since(graph: Any, since_version: int, limit: int = 5) -> tuple[int, list[Any]]:
     """How many ops were added to ``graph`` after ``since_version``, and the first ``limit`` of them
     (``get_operations()`` lists ops in creation order); Keras' learning-phase placeholder is not counted."""
-    added = [op for op in graph.get_operations()[since_version:] if not _KERAS_BOOKKEEPING.match(op.name)]
+    added = [op for op in graph.get_operations()[since_version:] if not _KERAS_BOOKKEEPING.match(op_name(op))]
     return len(added), added[:limit]
 
 
+def op_name(op: Any) -> str:
+    try:
+        return str(op.name)
+    except Exception:
+        return "?"
+
+
 def op_site(op: Any) -> tuple[str, ...]:
-    """The user frames of an op's creation traceback (TF records one for every graph op)."""
+    """The user frames of an op's creation traceback. TF records one for every op it builds; an op
+    imported from a GraphDef or a SavedModel has none (``op.traceback`` is None), and TF versions differ
+    in what a frame is (a ``FrameSummary``-like object, or a ``(file, line, name, ...)`` tuple)."""
     try:
         frames = op.traceback
+        out = []
+        for frame in reversed(list(frames or ())):
+            if isinstance(frame, tuple):
+                filename, lineno, name = frame[0], frame[1], frame[2]
+            else:
+                filename, lineno, name = frame.filename, frame.lineno, frame.name
+            if isinstance(filename, str) and _sites.is_user(filename):
+                out.append(f"{_sites.relative(filename)}:{lineno} in {name}")
+        return tuple(out[:8])
     except Exception:
         return ()
-    out = []
-    for frame in reversed(list(frames)):
-        filename, lineno, name = frame.filename, frame.lineno, frame.name
-        if _sites.is_user(filename):
-            out.append(f"{_sites.relative(filename)}:{lineno} in {name}")
-    return tuple(out[:8])
 
 
 _finalized_at: weakref.WeakKeyDictionary[Any, tuple[str, ...]] = weakref.WeakKeyDictionary()

@@ -189,12 +189,15 @@ def _drop_from_cache(ids: set[int]) -> None:
     cache = _module(_WRITER_CACHE)
     if cache is None or not ids:
         return
-    owner = cache.FileWriterCache
-    with owner._lock:
-        for logdir, file_writer in list(owner._cache.items()):
-            if id(getattr(file_writer, "event_writer", None)) in ids:
-                del owner._cache[logdir]
-                file_writer._closed = True  # FileWriter's own flag: later use warns instead of writing nowhere
+    try:
+        owner = cache.FileWriterCache
+        with owner._lock:
+            for logdir, file_writer in list(owner._cache.items()):
+                if id(getattr(file_writer, "event_writer", None)) in ids:
+                    del owner._cache[logdir]
+                    file_writer._closed = True  # FileWriter's own flag: later use warns instead of writing nowhere
+    except AttributeError as exc:  # the writers are still closed; a later get() may return a closed one
+        problems.report(f"FileWriterCache not readable on this TF: {exc!r}")
 
 
 def _close_v2(writer: Any) -> None:
@@ -213,8 +216,13 @@ def close_cached_writers(under: Iterable[str], keep: set[int], by: str) -> dict[
     cache = _module(_WRITER_CACHE)
     if cache is None or not roots:
         return {}
+    try:
+        entries = list(cache.FileWriterCache._cache.items())
+    except AttributeError as exc:
+        problems.report(f"FileWriterCache not readable on this TF: {exc!r}")
+        return {}
     found = []
-    for logdir, file_writer in list(cache.FileWriterCache._cache.items()):
+    for logdir, file_writer in entries:
         writer = getattr(file_writer, "event_writer", None)
         if writer is None or id(writer) in keep:
             continue
