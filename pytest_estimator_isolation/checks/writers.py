@@ -99,6 +99,9 @@ class WritersCheck:
             return []
         scope.stash[_WRITERS] = []  # judged once; drop the strong references
         leaks, owned = _writer_leaks(scope, records)
+        # A writer's thread is part of that writer's finding: a wider scope around this one (a setUpClass,
+        # a module fixture) must not report it again as a thread when warn mode left the writer open.
+        reported.update(owned)
         leaks.extend(self._thread_leaks(scope, [t for t in new_threads if t not in owned]))
         leaks.extend(self._file_leaks(scope, records))
         return leaks
