@@ -13,7 +13,8 @@ from .leaks import LeakKind
 OPEN_SESSION = LeakKind(
     code="EI101",
     name="open-session",
-    meaning="a tf.compat.v1.Session / InteractiveSession created by the test was not closed by it",
+    meaning="a tf.compat.v1.Session / InteractiveSession created by the test was not closed by it, and is still "
+    "reachable after it (held by a global, a fixture, Keras, the default-session stack or a running thread)",
     fix="use `with tf.compat.v1.Session() as sess:` or the `tf_session` fixture, or call `sess.close()`",
     symptoms=("get_default_session", "InteractiveSession", "executing_eagerly", "closed Session"),
 )
@@ -71,10 +72,21 @@ KERAS_SESSION = LeakKind(
 TF_SESSION = LeakKind(
     code="EI108",
     name="tf-internal-session",
-    meaning="(tidied) a Session TensorFlow made inside an Estimator call that failed (e.g. restoring an "
-    "incompatible checkpoint) and never closed: TF's own bug, closed after the test",
+    meaning="(tidied) a Session TensorFlow made inside a call that failed (an Estimator train/evaluate, or "
+    "its SessionManager / MonitoredSession, e.g. restoring an incompatible checkpoint) and never closed: "
+    "TF's own bug, closed after the test",
     fix="fix the failure itself (the test already reports it); the session is not yours to close",
     severity="info",
+    pollutes=False,
+)
+UNCLOSED_SESSION = LeakKind(
+    code="EI109",
+    name="unclosed-session",
+    meaning="a tf.compat.v1.Session the test created was never closed, but nothing could reach it once the "
+    "test returned: garbage collection closed it, as Python closes an unclosed file with a ResourceWarning",
+    fix=OPEN_SESSION.fix,
+    severity="warning",
+    cleanable=False,
     pollutes=False,
 )
 
@@ -201,6 +213,7 @@ BUILTIN: tuple[LeakKind, ...] = (
     TESTCASE_GRAPH,
     KERAS_SESSION,
     TF_SESSION,
+    UNCLOSED_SESSION,
     SHARED_MODEL_DIR,
     STALE_CHECKPOINT,
     PERSISTENT_MODEL_DIR,
