@@ -136,7 +136,8 @@ OPEN_WRITER = LeakKind(
     meaning="a summary writer the test opened was not closed: it keeps its event file open (and, for "
     "tf.compat.v1.summary.FileWriter, an EventLoggerThread running) for the rest of the process",
     fix="`with tf.compat.v1.summary.FileWriter(logdir) as writer:` or `writer.close()`; for "
-    "tf.summary.create_file_writer, `writer.close()` or let the writer go out of scope",
+    "tf.summary.create_file_writer, `writer.close()` or let the writer go out of scope; for a "
+    "tf.compat.v1.train.Supervisor's, `sv.stop()`",
     symptoms=("Too many open files",),
 )
 CACHED_WRITER = LeakKind(
@@ -153,8 +154,8 @@ TF_THREAD = LeakKind(
     name="tf-thread",
     meaning="a TensorFlow thread (queue runner, coordinator, event logger, ...) started by the test is still "
     "running after it",
-    fix="stop what started it: `coord.request_stop(); coord.join(threads)` for queue runners, close the "
-    "writer or session that owns it",
+    fix="stop what started it: `coord.request_stop(); coord.join(threads)` for queue runners, `sv.stop()` "
+    "for a tf.compat.v1.train.Supervisor, close the writer or session that owns it",
     symptoms=("Too many open files", "can't start new thread"),
     cleanable=False,
 )

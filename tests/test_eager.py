@@ -93,3 +93,30 @@ def test_graph_mode_suite_enabling_eager_in_a_test_is_flagged(pytester, run):
     result = run("--estimator-isolation")
     result.assert_outcomes(passed=3, errors=1)
     result.stdout.fnmatch_lines(["*EI105 eager-mode: execution mode is eager, was graph*"])
+
+
+def test_a_setupmodule_leak_is_reported_on_a_test_that_ran_not_on_tfs_placeholder(pytester, run):
+    """Every tf.test.TestCase inherits TF's ``test_session`` placeholder, which pytest collects and which
+    skips itself. Sorted last, it carried the module's teardown and with it the setUpModule's leak."""
+    pytester.makepyfile(
+        """
+        import tensorflow as tf
+
+        def setUpModule():
+            tf.compat.v1.disable_eager_execution()
+
+        class T(tf.test.TestCase):
+            def test_a(self):
+                pass
+        """
+    )
+    result = run("--estimator-isolation", "-v")
+    result.assert_outcomes(passed=1, skipped=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of T.test_a*",
+            "estimator-isolation: setUpModule of test_*.py leaked TensorFlow state, found at its teardown: "
+            "EI105 eager-mode (strict mode)",
+            "  owner: setUpModule of test_*.py",
+        ]
+    )

@@ -91,6 +91,32 @@ def is_tf_testcase(cls: type | None) -> bool:
     return cls is not None and base is not None and issubclass(cls, base)
 
 
+def placeholders_first(items: list[Any]) -> None:
+    """Move TF's ``test_session`` placeholder (which every ``tf.test.TestCase`` inherits, pytest collects,
+    and which only skips itself) to the front of its class's tests, in place. Otherwise it is often the
+    last test of a module, and a ``setUpModule`` / ``setUpClass`` leak found at the teardown would be
+    reported on it rather than on a test that ran."""
+    test_util = _module("tensorflow.python.framework.test_util")
+    placeholder = getattr(getattr(test_util, "TensorFlowTestCase", None), "test_session", None)
+    if placeholder is None:
+        return
+
+    def is_placeholder(item: Any) -> bool:
+        cls = getattr(item, "cls", None)
+        return item.name == "test_session" and cls is not None and getattr(cls, "test_session", None) is placeholder
+
+    if not any(is_placeholder(item) for item in items):
+        return
+    ordered: list[Any] = []
+    start = 0
+    for i in range(1, len(items) + 1):  # each run of consecutive items of one class, placeholders first
+        if i == len(items) or items[i].parent is not items[start].parent:
+            run = items[start:i]
+            ordered.extend(sorted(run, key=lambda item: not is_placeholder(item)))
+            start = i
+    items[:] = ordered
+
+
 def global_graph() -> Any:
     ops = _module(_OPS)
     return None if ops is None else _global_graph(ops)

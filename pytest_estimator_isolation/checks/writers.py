@@ -22,6 +22,7 @@ from __future__ import annotations
 import gc
 import os
 import threading
+import time
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ _EVENT_FILE = "events.out.tfevents."
 # What threading.current_thread() makes for a thread Python did not start (TF's C++ pools calling back into
 # Python for py_function or Dataset.from_generator): it is never "started" nor joined, so never a leak.
 _DUMMY: type[threading.Thread] = getattr(threading, "_DummyThread", threading.Thread)
-_GRACE = 0.1  # seconds a new TF thread may take to finish on its own before it counts as left running
+_GRACE = 0.1  # seconds new threads may take, together, to finish on their own before they count as left running
 
 
 @dataclass
@@ -50,6 +51,7 @@ class _Writer:
     api: str
     logdir: str
     stack: tuple[str, ...]
+    supervisor: bool = False  # a tf.compat.v1.train.Supervisor's summary writer
     strong: Any = None
     weak: weakref.ReferenceType[Any] | None = None
 
@@ -74,7 +76,7 @@ class WritersCheck:
         scope = scopes.current()
         if scope is None:
             return
-        record = _Writer(api, _tf.writer_logdir(writer, api), _sites.user_stack(3))
+        record = _Writer(api, _tf.writer_logdir(writer, api), _sites.user_stack(3), _tf.made_by_supervisor())
         if api == _tf.V1:
             record.strong = writer
         else:
@@ -108,18 +110,24 @@ class WritersCheck:
         return leaks
 
     def _thread_leaks(self, scope: Scope, threads: list[threading.Thread]) -> list[Leak]:
+        candidates = [(thread, _tf.thread_origin(thread)) for thread in threads]
+        candidates = [(thread, origin) for thread, origin in candidates if origin is not None or self.all_threads]
+        # One that is finishing right now (a stopped queue runner) is not left running: one grace period for
+        # the test, shared by its threads, and none for a thread whose coordinator has not asked it to stop.
+        deadline = time.monotonic() + _GRACE
+        for thread, _origin in candidates:
+            if _tf.thread_finishing(thread) is not False:
+                thread.join(max(0.0, deadline - time.monotonic()))
         leaks = []
-        for thread in threads:
-            origin = _tf.thread_origin(thread)
-            if origin is None and not self.all_threads:
-                continue
-            thread.join(_GRACE)  # one finishing right now (a stopped queue runner) is not left running
+        for thread, origin in candidates:
             if not thread.is_alive():
                 continue
             self._reported_threads.add(thread)
             stack = _tf.thread_site(thread)
             if origin is not None:
                 what = f"thread {thread.name!r} ({origin}) is still running"
+                if _tf.supervisor_thread(thread):
+                    what += "; a tf.compat.v1.train.Supervisor's service: call sv.stop()"
                 leaks.append(Leak(TF_THREAD, scope.owner, what, stack[0] if stack else None, stack))
             else:
                 what = f"thread {thread.name!r} ({_tf.thread_target(thread)}) is still running"
@@ -206,6 +214,8 @@ def _writer_leaks(scope: Scope, records: list[_Writer]) -> tuple[list[Leak], set
             continue
         holds = "its event file and an EventLoggerThread" if thread is not None else "its event file"
         what = f"{record.api} on {record.logdir} is still open (it holds {holds})"
+        if record.supervisor:
+            what += "; it is a tf.compat.v1.train.Supervisor's summary writer: call sv.stop()"
         where = record.stack[0] if record.stack else None
         leaks.append(Leak(OPEN_WRITER, scope.owner, what, where, record.stack, handle=[(writer, record.api)]))
     if tidy_dirs:
