@@ -189,6 +189,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Read every test's markers (bad ones stop the run here) and start checking if any test is."""
     default = config.stash[SETTINGS].mode
+    if default != "off" and "tensorflow" in sys.modules:
+        from ._tf import placeholders_first
+
+        placeholders_first(items)  # a setUpModule leak is then reported on a test that ran
     runner = _enable(config) if default != "off" else config.stash.get(RUNNER, None)
     if runner is not None:
         runner.known_kinds()  # a check's bad kinds stop the run here, too

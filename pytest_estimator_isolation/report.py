@@ -30,7 +30,7 @@ TF_KEY = "estimator_isolation_tensorflow"  # in xdist's workeroutput: the contro
 
 def format_leak(finding: Finding, verbose: bool = False) -> str:
     lines = [f"{finding.code} {finding.kind}: {finding.what}"]
-    if finding.owner.startswith(("fixture ", "setup_", "setUpClass ")):
+    if finding.owner.startswith(("fixture ", "setup_", "setUpClass ", "setUpModule ")):
         lines.append(f"  owner: {finding.owner}")
     if finding.kind == CHECK_ERROR.name and finding.stack:
         lines.append("  traceback (innermost first):")
@@ -52,10 +52,16 @@ def format_failure(findings: Sequence[Finding], verbose: bool, nodeid: str) -> s
     else:
         who = " and ".join(owners) + (" and this test" if len(owners) < len({f.owner for f in findings}) else "")
         head = f"estimator-isolation: {who} leaked TensorFlow state, found at its teardown: {kinds} (strict mode)"
+    running = sum(1 for f in findings if f.code == "EI403" and not f.cleaned)  # TF threads: never stopped
     if all(f.cleaned for f in findings):
         tail = "Cleaned up, so later tests start clean."
+    elif running == len(findings):
+        tail = ""
     else:
         tail = "Cleaned up what the plugin can undo; it never deletes a directory it did not create."
+    if running:
+        threads = "This thread keeps" if running == 1 else f"These {running} threads keep"
+        tail = f"{tail} {threads} running through every later test: the plugin cannot stop a thread.".lstrip()
     allow = 'Allow a kind for one test: @pytest.mark.allow_leaks("<kind>").'
     return "\n".join([head, *(format_leak(f, verbose) for f in findings), f"{tail} {allow}"])
 

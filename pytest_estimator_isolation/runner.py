@@ -267,6 +267,8 @@ def _label(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -
     node = request.node.nodeid or "conftest"
     for prefix, name in _XUNIT:
         if fixturedef.argname.startswith(prefix):
+            if name == "setup_module" and hasattr(getattr(request, "module", None), "setUpModule"):
+                name = "setUpModule"  # unittest's spelling, which pytest runs through the same fixture
             return f"{name} of {node}"
     where = fixturedef.baseid or "conftest"
     return f"fixture {fixturedef.argname!r} ({fixturedef.scope} scope, {where})"

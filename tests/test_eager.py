@@ -125,3 +125,30 @@ def test_in_warn_mode_a_leaked_mode_switch_is_not_blamed_again_on_the_tests_afte
     result = run("--estimator-isolation=warn", "-p", "no:randomly")
     result.assert_outcomes(passed=2, warnings=1)
     result.stdout.fnmatch_lines(["1 leak(s) in mode warn: 1 EI105 eager-mode | 1 warned"])
+
+
+def test_a_setupmodule_leak_is_reported_on_a_test_that_ran_not_on_tfs_placeholder(pytester, run):
+    """Every tf.test.TestCase inherits TF's ``test_session`` placeholder, which pytest collects and which
+    skips itself. Sorted last, it carried the module's teardown and with it the setUpModule's leak."""
+    pytester.makepyfile(
+        """
+        import tensorflow as tf
+
+        def setUpModule():
+            tf.compat.v1.disable_eager_execution()
+
+        class T(tf.test.TestCase):
+            def test_a(self):
+                pass
+        """
+    )
+    result = run("--estimator-isolation", "-v")
+    result.assert_outcomes(passed=1, skipped=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of T.test_a*",
+            "estimator-isolation: setUpModule of test_*.py leaked TensorFlow state, found at its teardown: "
+            "EI105 eager-mode (strict mode)",
+            "  owner: setUpModule of test_*.py",
+        ]
+    )

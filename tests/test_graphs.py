@@ -220,3 +220,57 @@ def test_builds_in_graph_mode(graph_mode):
 """
     )
     run("--estimator-isolation").assert_outcomes(passed=1)
+
+
+def test_ops_imported_from_a_graph_def_are_reported_and_reset(pytester, run):
+    """Imported ops have no creation traceback (``op.traceback is None``): the check still reports them,
+    and still resets the default graph for the next test."""
+    pytester.makepyfile(
+        """
+        import tensorflow as tf
+
+        def test_imports_into_the_default_graph():
+            g = tf.Graph()
+            with g.as_default():
+                tf.constant(1.0, name="c")
+            tf.compat.v1.import_graph_def(g.as_graph_def(), name="imported")
+
+        def test_victim_sees_an_empty_default_graph():
+            assert tf.compat.v1.get_default_graph().get_operations() == []
+        """
+    )
+    result = run("--estimator-isolation", "-v")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*EI102 default-graph-ops: 1 op(s) added to the global default graph*"])
+    result.stdout.no_fnmatch_line("*EI900*")
+
+
+class _Frame:
+    def __init__(self, filename, lineno, name):
+        self.filename, self.lineno, self.name = filename, lineno, name
+
+
+class _Op:
+    def __init__(self, traceback):
+        self._traceback = traceback
+
+    @property
+    def traceback(self):
+        if isinstance(self._traceback, Exception):
+            raise self._traceback
+        return self._traceback
+
+
+def test_op_site_reads_every_shape_of_traceback_tf_gives():
+    """TF versions give frame objects or tuples; imported ops give None; a broken one gives nothing."""
+    import os
+
+    from pytest_estimator_isolation._tf import op_site
+    from pytest_estimator_isolation.leaks import Site
+
+    user = os.path.join(os.getcwd(), "test_x.py")
+    tf_file = os.sep + os.path.join("site-packages", "tensorflow", "python", "ops.py")
+    assert op_site(_Op(None)) == ()
+    assert op_site(_Op(RuntimeError("gone"))) == ()
+    assert op_site(_Op([_Frame(user, 3, "test_x"), _Frame(tf_file, 9, "constant")])) == (Site("test_x.py", 3, "test_x"),)
+    assert op_site(_Op([(user, 4, "test_y", "line"), (tf_file, 9, "constant", "")])) == (Site("test_x.py", 4, "test_y"),)

@@ -295,3 +295,28 @@ def test_half_read_predict_generator_kept_alive_does_not_cascade(pytester, run):
     result = run("--estimator-isolation")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*EI104 graph-context*"])
+
+
+@requires_estimator
+def test_the_plugins_estimator_wrappers_stay_out_of_the_users_traceback_and_logs(pytester, run):
+    """A failing ``train`` shows the user's call then TF's frames, not the plugin's wrappers; and TF's
+    deprecation log names the user's line as the caller of ``Estimator.__init__``."""
+    pytester.makepyfile(
+        """
+        import tensorflow as tf
+
+        def model_fn(features, labels, mode):
+            raise ValueError("model_fn says no")
+
+        def input_fn():
+            return tf.data.Dataset.from_tensors(({"x": [1.0]}, [1.0]))
+
+        def test_train_fails(tmp_path):
+            estimator = tf.estimator.Estimator(model_fn=model_fn, model_dir=str(tmp_path))
+            estimator.train(input_fn, steps=1)
+        """
+    )
+    result = run("--estimator-isolation", "--tb=long", "-o", "log_level=WARNING")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*ValueError: model_fn says no", "*From *test_*.py:10: Estimator.__init__ *"])
+    result.stdout.no_fnmatch_line("*pytest_estimator_isolation*")

@@ -307,3 +307,106 @@ def pytest_sessionstart(session):
     result = run("--estimator-isolation")
     result.assert_outcomes(passed=16)
     result.stdout.fnmatch_lines(["tidied quietly after 16 test(s)*freed 32 files, 32 threads, 32 writers"])
+
+
+def test_a_writers_thread_is_part_of_its_finding_not_a_second_one(pytester: pytest.Pytester, run) -> None:
+    """Warn mode leaves the writer open: its EventLoggerThread is not reported again (EI403) when the
+    enclosing setUpClass or module fixture is torn down."""
+    pytester.makepyfile(
+        test_class="""
+        import tensorflow as tf
+
+        KEPT = []
+
+        class T(tf.test.TestCase):
+            def test_w(self):
+                with tf.Graph().as_default():
+                    self.w = tf.compat.v1.summary.FileWriter(self.get_temp_dir())
+                KEPT.append(self.w)
+        """,
+        test_module_fixture="""
+        import pytest
+        import tensorflow as tf
+
+        KEPT = []
+
+        @pytest.fixture(scope="module")
+        def shared():
+            yield
+
+        def test_in_a_module_fixture(shared, tmp_path):
+            with tf.Graph().as_default():
+                KEPT.append(tf.compat.v1.summary.FileWriter(str(tmp_path)))
+        """,
+    )
+    result = run("--estimator-isolation=warn", "--estimator-isolation-report=report.json", "-p", "no:warnings")
+    result.assert_outcomes(passed=2, skipped=1)  # skipped: TF's test_session placeholder
+    leaks = json.loads((pytester.path / "report.json").read_text())["leaks"]
+    assert sorted((leak["owner"].split("::")[-1], leak["code"]) for leak in leaks) == [
+        ("test_in_a_module_fixture", "EI401"),
+        ("test_w", "EI401"),
+    ]
+
+
+def test_an_unstopped_supervisor_is_named_with_its_fix_and_its_threads_sites(pytester: pytest.Pytester, run) -> None:
+    """A Supervisor's writer and service threads: the fix is ``sv.stop()``, the threads have a creation
+    site, and the failure says plainly that the threads keep running (the plugin cannot stop them)."""
+    pytester.makeconftest("import tensorflow as tf\ntf.compat.v1.disable_eager_execution()\n")
+    pytester.makepyfile(
+        """
+        import tensorflow as tf
+
+        KEPT = []
+
+        def test_supervisor(tmp_path):
+            tf.compat.v1.train.get_or_create_global_step()
+            tf.compat.v1.summary.scalar("x", tf.constant(1.0))
+            sv = tf.compat.v1.train.Supervisor(logdir=str(tmp_path), save_model_secs=0)
+            KEPT.append((sv, sv.prepare_or_wait_for_session("")))
+            tf.compat.v1.reset_default_graph()
+        """
+    )
+    result = run("--estimator-isolation", "-p", "no:warnings")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*EI401 open-summary-writer: * it is a tf.compat.v1.train.Supervisor's summary writer: call sv.stop()",
+            "*These 2 threads keep running through every later test: the plugin cannot stop a thread.*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "EI403 tf-thread: thread * (tensorflow.python.training.supervisor.SVSummaryThread) is still running; "
+            "a tf.compat.v1.train.Supervisor's service: call sv.stop()",
+            "  created at test_*.py:9 in test_supervisor",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*Cleaned up, so later tests start clean*")
+
+
+def test_only_a_thread_that_may_be_finishing_is_waited_for() -> None:
+    """One grace wait per test, and none for a thread whose TF coordinator has not asked it to stop."""
+    import threading
+
+    from pytest_estimator_isolation._tf import thread_finishing
+
+    class Coordinator:
+        def __init__(self, stop: bool) -> None:
+            self.stop = stop
+
+        def should_stop(self) -> bool:
+            return self.stop
+
+        def request_stop(self) -> None:
+            self.stop = True
+
+    def run(sess, enqueue_op, coord=None) -> None:
+        pass
+
+    running, stopped = Coordinator(False), Coordinator(True)
+    assert thread_finishing(threading.Thread(target=run, args=(None, None, running))) is False
+    assert thread_finishing(threading.Thread(target=run, args=(None, None), kwargs={"coord": stopped})) is True
+    assert thread_finishing(threading.Thread(target=run, args=(None, None))) is None
+    looper = threading.Thread()
+    looper._coord = running  # type: ignore[attr-defined]  # what a LooperThread keeps
+    assert thread_finishing(looper) is False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import sys
 import tempfile
 import threading
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from .. import _imports, problems
 from ._core import _wrap, emit, listen, patched
 
 _ESTIMATOR = "tensorflow_estimator.python.estimator.estimator"
+_DEPRECATION = "tensorflow.python.util.deprecation"
 
 EstimatorHook = Callable[[Any], None]
 
@@ -26,6 +28,7 @@ def inside_estimator_call() -> bool:
 
 
 def _calling(method: Any, estimator: Any, args: Any, kwargs: Any) -> Any:
+    __tracebackhide__ = True
     _calls.depth = getattr(_calls, "depth", 0) + 1
     try:
         return method(estimator, *args, **kwargs)
@@ -62,6 +65,7 @@ def _patch(module: ModuleType) -> None:
         return bool(made == os.path.realpath(tempfile.gettempdir()))
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        __tracebackhide__ = True  # the user's traceback shows their call, then TF's frames
         init(self, *args, **kwargs)
         try:
             made_temp = temporary(self, args, kwargs)
@@ -71,13 +75,38 @@ def _patch(module: ModuleType) -> None:
         emit("estimator_created", self, made_temp)
 
     def train_(self: Any, *args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True  # the user's traceback shows their call, then TF's frames
         emit("estimator_trained", self)
         return _calling(train, self, args, kwargs)
 
     def evaluate_(self: Any, *args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True  # the user's traceback shows their call, then TF's frames
         emit("estimator_evaluated", self)
         return _calling(evaluate, self, args, kwargs)
 
     _wrap(cls, "__init__", __init__)
     _wrap(cls, "train", train_)
     _wrap(cls, "evaluate", evaluate_)
+    _log_the_callers_frame({__init__.__code__, train_.__code__, evaluate_.__code__, _calling.__code__})
+
+
+def _log_the_callers_frame(wrappers: set[Any]) -> None:
+    """TF's deprecation warnings name the frame that called the deprecated function, two frames up from
+    ``deprecation._call_location`` (``Estimator.__init__`` is deprecated): that is a wrapper above, not the
+    user's line. The same function, stepping over these wrappers' frames (read at call time, once per
+    deprecated function: TF logs each once)."""
+    deprecation: Any = sys.modules.get(_DEPRECATION)
+    original = getattr(deprecation, "_call_location", None)
+    if original is None or getattr(original, "__estimator_isolation__", False):
+        return
+
+    def _call_location(outer: bool = False) -> str:
+        frame: Any = sys._getframe(2)  # <this>, <the deprecated function's wrapper>, its caller
+        while frame is not None and frame.f_code in wrappers and frame.f_back is not None:
+            frame = frame.f_back
+        parent = frame and frame.f_back
+        if outer and parent is not None:
+            frame = parent
+        return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+    _wrap(deprecation, "_call_location", _call_location)

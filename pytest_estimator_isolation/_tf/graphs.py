@@ -92,6 +92,32 @@ def is_tf_testcase(cls: type | None) -> bool:
     return cls is not None and base is not None and issubclass(cls, base)
 
 
+def placeholders_first(items: list[Any]) -> None:
+    """Move TF's ``test_session`` placeholder (which every ``tf.test.TestCase`` inherits, pytest collects,
+    and which only skips itself) to the front of its class's tests, in place. Otherwise it is often the
+    last test of a module, and a ``setUpModule`` / ``setUpClass`` leak found at the teardown would be
+    reported on it rather than on a test that ran."""
+    test_util = _module("tensorflow.python.framework.test_util")
+    placeholder = getattr(getattr(test_util, "TensorFlowTestCase", None), "test_session", None)
+    if placeholder is None:
+        return
+
+    def is_placeholder(item: Any) -> bool:
+        cls = getattr(item, "cls", None)
+        return item.name == "test_session" and cls is not None and getattr(cls, "test_session", None) is placeholder
+
+    if not any(is_placeholder(item) for item in items):
+        return
+    ordered: list[Any] = []
+    start = 0
+    for i in range(1, len(items) + 1):  # each run of consecutive items of one class, placeholders first
+        if i == len(items) or items[i].parent is not items[start].parent:
+            run = items[start:i]
+            ordered.extend(sorted(run, key=lambda item: not is_placeholder(item)))
+            start = i
+    items[:] = ordered
+
+
 def global_graph() -> Any:
     ops = _module(_OPS)
     return None if ops is None else _global_graph(ops)
@@ -105,23 +131,34 @@ _KERAS_BOOKKEEPING = re.compile(r"keras_learning_phase(_\d+)?(/input)?$")
 def ops_since(graph: Any, since_version: int, limit: int = 5) -> tuple[int, list[Any]]:
     """How many ops were added to ``graph`` after ``since_version``, and the first ``limit`` of them
     (``get_operations()`` lists ops in creation order); Keras' learning-phase placeholder is not counted."""
-    added = [op for op in graph.get_operations()[since_version:] if not _KERAS_BOOKKEEPING.match(op.name)]
+    added = [op for op in graph.get_operations()[since_version:] if not _KERAS_BOOKKEEPING.match(op_name(op))]
     return len(added), added[:limit]
 
 
-def op_site(op: Any) -> tuple[Site, ...]:
-    """The user frames of an op's creation traceback (TF records one for every graph op it builds; an op
-    imported from a GraphDef or a SavedModel has none)."""
+def op_name(op: Any) -> str:
     try:
-        frames = list(op.traceback or ())
+        return str(op.name)
+    except Exception:
+        return "?"
+
+
+def op_site(op: Any) -> tuple[Site, ...]:
+    """The user frames of an op's creation traceback. TF records one for every op it builds; an op
+    imported from a GraphDef or a SavedModel has none (``op.traceback`` is None), and TF versions differ
+    in what a frame is (a ``FrameSummary``-like object, or a ``(file, line, name, ...)`` tuple)."""
+    try:
+        frames = op.traceback
+        out = []
+        for frame in reversed(list(frames or ())):
+            if isinstance(frame, tuple):
+                filename, lineno, name = frame[0], frame[1], frame[2]
+            else:
+                filename, lineno, name = frame.filename, frame.lineno, frame.name
+            if isinstance(filename, str) and _sites.is_user(filename):
+                out.append(Site(_sites.relative(filename), int(lineno or 0), str(name)))
+        return tuple(out[:8])
     except Exception:
         return ()
-    out = []
-    for frame in reversed(frames):
-        filename, lineno, name = frame.filename, frame.lineno, frame.name
-        if _sites.is_user(filename):
-            out.append(Site(_sites.relative(filename), lineno, name))
-    return tuple(out[:8])
 
 
 _finalized_at: weakref.WeakKeyDictionary[Any, tuple[Site, ...]] = weakref.WeakKeyDictionary()

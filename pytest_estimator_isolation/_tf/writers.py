@@ -10,10 +10,11 @@ An eager v2 writer holds its event file until it is closed or garbage collected 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterable
-from types import ModuleType
+from types import FrameType, ModuleType
 from typing import Any
 
 from .. import _imports, _sites, problems
@@ -24,6 +25,8 @@ _EVENT_FILE_WRITER = "tensorflow.python.summary.writer.event_file_writer"
 _WRITER_CACHE = "tensorflow.python.summary.writer.writer_cache"
 _SUMMARY_V2 = "tensorflow.python.ops.summary_ops_v2"
 _QUEUE_RUNNER = "tensorflow.python.training.queue_runner_impl"
+_COORDINATOR = "tensorflow.python.training.coordinator"
+_SUPERVISOR_FILE = os.path.join("training", "supervisor.py")
 
 V1 = "tf.compat.v1.summary.FileWriter"
 V2 = "tf.summary.create_file_writer"
@@ -47,6 +50,7 @@ def instrument_writers(on_create: WriterHook) -> None:
     _imports.when_imported(_EVENT_FILE_WRITER, _patch_v1)
     _imports.when_imported(_SUMMARY_V2, _patch_v2)
     _imports.when_imported(_QUEUE_RUNNER, _patch_queue_runner)
+    _imports.when_imported(_COORDINATOR, _patch_looper_thread)
 
 
 def _patch_v1(module: ModuleType) -> None:
@@ -100,6 +104,40 @@ def _patch_queue_runner(module: ModuleType) -> None:
         return threads
 
     _wrap(cls, "create_threads", create_threads)
+
+
+def _patch_looper_thread(module: ModuleType) -> None:
+    """``LooperThread`` (a ``Supervisor``'s summary, step-counter and checkpoint threads): where it was made."""
+    cls: Any = getattr(module, "LooperThread", None)
+    if cls is None or patched(cls, "__init__"):
+        return
+    init = cls.__init__
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        try:
+            _thread_sites[self] = _sites.user_stack(2)
+        except Exception as exc:
+            problems.report(f"looper-thread tracking failed: {exc!r}")
+
+    _wrap(cls, "__init__", __init__)
+
+
+def made_by_supervisor(depth: int = 12) -> bool:
+    """Whether a writer being created is a ``tf.compat.v1.train.Supervisor``'s (a few frames up)."""
+    frame: FrameType | None = sys._getframe(1)
+    for _ in range(depth):
+        if frame is None:
+            return False
+        if frame.f_code.co_filename.endswith(_SUPERVISOR_FILE):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def supervisor_thread(thread: threading.Thread) -> bool:
+    """Whether a thread is one of a ``Supervisor``'s services (they keep their Supervisor as ``_sv``)."""
+    return getattr(thread, "_sv", None) is not None
 
 
 # ---------------------------------------------------------------- one writer
@@ -179,12 +217,15 @@ def _drop_from_cache(ids: set[int]) -> None:
     cache = _module(_WRITER_CACHE)
     if cache is None or not ids:
         return
-    owner = cache.FileWriterCache
-    with owner._lock:
-        for logdir, file_writer in list(owner._cache.items()):
-            if id(getattr(file_writer, "event_writer", None)) in ids:
-                del owner._cache[logdir]
-                file_writer._closed = True  # FileWriter's own flag: later use warns instead of writing nowhere
+    try:
+        owner = cache.FileWriterCache
+        with owner._lock:
+            for logdir, file_writer in list(owner._cache.items()):
+                if id(getattr(file_writer, "event_writer", None)) in ids:
+                    del owner._cache[logdir]
+                    file_writer._closed = True  # FileWriter's own flag: later use warns instead of writing nowhere
+    except AttributeError as exc:  # the writers are still closed; a later get() may return a closed one
+        problems.report(f"FileWriterCache not readable on this TF: {exc!r}")
 
 
 def _close_v2(writer: Any) -> None:
@@ -203,8 +244,13 @@ def close_cached_writers(under: Iterable[str], keep: set[int], by: str) -> dict[
     cache = _module(_WRITER_CACHE)
     if cache is None or not roots:
         return {}
+    try:
+        entries = list(cache.FileWriterCache._cache.items())
+    except AttributeError as exc:
+        problems.report(f"FileWriterCache not readable on this TF: {exc!r}")
+        return {}
     found = []
-    for logdir, file_writer in list(cache.FileWriterCache._cache.items()):
+    for logdir, file_writer in entries:
         writer = getattr(file_writer, "event_writer", None)
         if writer is None or id(writer) in keep:
             continue
@@ -239,6 +285,19 @@ def thread_target(thread: threading.Thread) -> str:
         cls = type(thread)
         return f"{cls.__module__}.{cls.__qualname__}.run"
     return f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', repr(target))}"
+
+
+def thread_finishing(thread: threading.Thread) -> bool | None:
+    """Whether a thread run under a TF ``Coordinator`` (queue runners, a Supervisor's services) was asked
+    to stop: True (it is finishing), False (it runs on); None when it has no coordinator (unknown)."""
+    try:
+        coord = getattr(thread, "_coord", None)  # LooperThread
+        if coord is None:  # QueueRunner._run(sess, enqueue_op, coord)
+            args = [*(getattr(thread, "_args", None) or ()), *(getattr(thread, "_kwargs", None) or {}).values()]
+            coord = next((arg for arg in args if hasattr(arg, "should_stop") and hasattr(arg, "request_stop")), None)
+        return None if coord is None else bool(coord.should_stop())
+    except Exception:
+        return None
 
 
 def thread_site(thread: threading.Thread) -> tuple[Site, ...]:

@@ -143,11 +143,19 @@ def _default_graph(scope: Scope, before: _tf.GraphState, after: _tf.GraphState) 
     since = before.version if same else 0
     ref = weakref.ref(graph)
     if after.version > since:
-        count, sample = _tf.ops_since(graph, since)
+        # Reading which ops were added, and where, must not stop the leak itself from being reported
+        # (and so the default graph from being reset): TF objects differ between versions.
+        unread: Exception | None = None
+        try:
+            count, sample = _tf.ops_since(graph, since)
+        except Exception as exc:
+            count, sample, unread = after.version - since, [], exc
         if count:
-            names = ", ".join(repr(op.name) for op in sample) + (", ..." if count > len(sample) else "")
-            stack = _tf.op_site(sample[0])
+            names = ", ".join(repr(_tf.op_name(op)) for op in sample) + (", ..." if count > len(sample) else "")
+            stack = _tf.op_site(sample[0]) if sample else ()
             what = f"{count} op(s) added to the global default graph: {names}"
+            if unread is not None:
+                what = f"the global default graph grew by {count} op(s) (their names could not be read: {unread!r})"
             leaks.append(Leak(GRAPH_OPS, scope.owner, what, stack[0] if stack else None, stack, handle=ref))
     if after.finalized and not (same and before.finalized):
         stack = _tf.finalize_site(graph)

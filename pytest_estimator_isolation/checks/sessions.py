@@ -1,11 +1,14 @@
-"""EI101, EI107, EI108: ``tf.compat.v1.Session`` / ``InteractiveSession`` objects the test (or scoped
-fixture) created and did not close. Judged when they are created and closed, not by a ``gc`` scan: a
-session that only garbage collection closed counts as unclosed, as Python's ``ResourceWarning`` treats
-an unclosed file. Sessions Keras caches for itself (EI107) and sessions TF's Estimator left open when a
-call failed (EI108) are not the test's doing: they are closed after it and counted."""
+"""EI101, EI107-EI109: ``tf.compat.v1.Session`` / ``InteractiveSession`` objects the test (or scoped
+fixture) created and did not close. Judged when they are created and closed, not by a ``gc`` scan. A
+session still reachable after the test (a global, a fixture, the default-session stack, a live thread)
+fails it (EI101); one nothing can reach any more, closed by garbage collection when the test returned,
+is a warning (EI109), as Python's ``ResourceWarning`` for an unclosed file. Sessions Keras caches for itself
+(EI107) and sessions TF left open when one of its calls failed (EI108: an Estimator call, or its
+``SessionManager`` / ``MonitoredSession``) are not the test's doing: they are closed after it and counted."""
 
 from __future__ import annotations
 
+import gc
 import threading
 import weakref
 from collections.abc import Sequence
@@ -23,7 +26,8 @@ from . import Run
 OPEN_SESSION = LeakKind(
     code="EI101",
     name="open-session",
-    meaning="a tf.compat.v1.Session / InteractiveSession created by the test was not closed by it",
+    meaning="a tf.compat.v1.Session / InteractiveSession created by the test was not closed by it, and is still "
+    "reachable after it (held by a global, a fixture, Keras, the default-session stack or a running thread)",
     fix="use `with tf.compat.v1.Session() as sess:` or the `tf_session` fixture, or call `sess.close()`",
     symptoms=("get_default_session", "InteractiveSession", "executing_eagerly", "closed Session"),
 )
@@ -39,14 +43,25 @@ KERAS_SESSION = LeakKind(
 TF_SESSION = LeakKind(
     code="EI108",
     name="tf-internal-session",
-    meaning="(tidied) a Session TensorFlow made inside an Estimator call that failed (e.g. restoring an "
-    "incompatible checkpoint) and never closed: TF's own bug, closed after the test",
+    meaning="(tidied) a Session TensorFlow made inside a call that failed (an Estimator train/evaluate, or "
+    "its SessionManager / MonitoredSession, e.g. restoring an incompatible checkpoint) and never closed: "
+    "TF's own bug, closed after the test",
     fix="fix the failure itself (the test already reports it); the session is not yours to close",
     severity="info",
     pollutes=False,
 )
+UNCLOSED_SESSION = LeakKind(
+    code="EI109",
+    name="unclosed-session",
+    meaning="a tf.compat.v1.Session the test created was never closed, but nothing could reach it once the "
+    "test returned: garbage collection closed it, as Python closes an unclosed file with a ResourceWarning",
+    fix=OPEN_SESSION.fix,
+    severity="warning",
+    cleanable=False,
+    pollutes=False,
+)
 
-KINDS = (OPEN_SESSION, KERAS_SESSION, TF_SESSION)
+KINDS = (OPEN_SESSION, KERAS_SESSION, TF_SESSION, UNCLOSED_SESSION)
 
 
 @dataclass
@@ -57,6 +72,10 @@ class _Record:
     thread: threading.Thread
     maker: LeakKind  # OPEN_SESSION: the test's own; KERAS_SESSION, TF_SESSION: made for it
     state: str = "open"  # -> "closed" by code, or "collected" by garbage collection
+    abandoned: bool = False  # made by TF's SessionManager / MonitoredSession in a call that raised
+
+    def unreachable(self) -> bool:
+        return self.state == "collected" or self.session() is None
 
 
 _RECORDS = pytest.StashKey[dict[int, _Record]]()
@@ -67,7 +86,7 @@ class SessionsCheck:
 
     def __init__(self) -> None:
         self._live: dict[int, _Record] = {}
-        _tf.instrument_sessions(self._created, self._closed, self._collected)
+        _tf.instrument_sessions(self._created, self._closed, self._collected, self._abandoned)
 
     def _created(self, session: Any) -> None:
         scope = scopes.current()
@@ -94,27 +113,48 @@ class SessionsCheck:
         if record is not None:
             record.state = "collected"
 
+    def _abandoned(self, session: Any) -> None:
+        record = self._live.get(id(session))
+        if record is not None and record.maker is OPEN_SESSION:
+            record.maker = TF_SESSION
+            record.abandoned = True
+
     @check_hook()
     def pytest_estimator_isolation_find_leaks(self, scope: Scope) -> Sequence[Leak]:
         records = scope.stash.get(_RECORDS, None)
         if not records:
             return []
-        leaks = [self._leak(scope, record) for record in records.values() if record.state != "closed"]
+        left = [record for record in records.values() if record.state != "closed"]
         records.clear()
-        return leaks
+        if any(record.maker is OPEN_SESSION and not record.unreachable() for record in left):
+            # Only a test about to fail for a session it left: one kept alive by a reference cycle alone
+            # is unreachable too (the next collection closes it), not the test's EI101.
+            gc.collect()
+        return [self._leak(scope, record) for record in left if record.state != "closed"]
 
     def _leak(self, scope: Scope, record: _Record) -> Leak:
         where = record.stack[0] if record.stack else None
         keep = False
-        if record.maker is KERAS_SESSION:
+        maker = record.maker
+        if maker is KERAS_SESSION:
             what = f"Keras' cached {record.type_name}: cleared and closed after the {scope.kind}"
-        elif record.maker is TF_SESSION:
+        elif maker is TF_SESSION and record.abandoned:
+            what = (
+                f"{record.type_name} TensorFlow's SessionManager / MonitoredSession opened inside a call that "
+                "raised (e.g. restoring a checkpoint that does not match), never handed over nor closed: "
+                f"closed after the {scope.kind}"
+            )
+        elif maker is TF_SESSION:
             what = (
                 f"{record.type_name} TensorFlow opened inside a failed Estimator train/evaluate (its "
                 "SessionManager does not close it when restoring a checkpoint fails): closed after the test"
             )
-        elif record.state == "collected":
-            what = f"{record.type_name} was never closed (garbage collection closed it after the {scope.kind})"
+        elif record.unreachable():
+            maker = UNCLOSED_SESSION
+            what = (
+                f"{record.type_name} was never closed; nothing could reach it after the {scope.kind}, so garbage "
+                "collection closed it"
+            )
         elif record.type_name == "InteractiveSession":
             what = (
                 "InteractiveSession is still open: it stays the default session for every later test "
@@ -123,10 +163,10 @@ class SessionsCheck:
         else:
             what = f"{record.type_name} is still open (it holds threads and memory)"
         thread = record.thread
-        if record.state == "open" and thread is not threading.main_thread() and thread.is_alive():
+        if maker is OPEN_SESSION and thread is not threading.main_thread() and thread.is_alive():
             keep = True  # closing it under its live thread would only move the failure to a later test
             what += f"; not closed: thread {thread.name!r} that created it is still running"
-        return Leak(record.maker, scope.owner, what, where, record.stack, handle=record.session, keep=keep)
+        return Leak(maker, scope.owner, what, where, record.stack, handle=record.session, keep=keep)
 
     # tryfirst: closing a leaked InteractiveSession exits the graph context it entered, which must
     # happen before the graph check resets the default-graph stack under it.
