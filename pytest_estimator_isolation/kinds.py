@@ -77,6 +77,16 @@ TF_SESSION = LeakKind(
     severity="info",
     pollutes=False,
 )
+CLOSED_SESSION = LeakKind(
+    code="EI110",
+    name="closed-session-registered",
+    meaning="a Session was closed while still registered: as Keras' session (tf.compat.v1.keras.backend."
+    "set_session) or as the default session (as_default() entered, never exited); every later test that "
+    "reaches it gets 'RuntimeError: Attempted to use a closed Session.'",
+    fix="unregister before closing: `with sess.as_default():` instead of entering it by hand, and "
+    "`tf.compat.v1.keras.backend.clear_session()` after a test that gave Keras its session",
+    symptoms=("Attempted to use a closed Session", "closed Session"),
+)
 
 _WRONG_CHECKPOINT = ("Restoring from checkpoint failed", "not found in checkpoint", "do not have the same shape")
 
@@ -125,7 +135,8 @@ OPEN_WRITER = LeakKind(
     "tf.compat.v1.summary.FileWriter, an EventLoggerThread running) for the rest of the process",
     fix="`with tf.compat.v1.summary.FileWriter(logdir) as writer:` or `writer.close()`; for "
     "tf.summary.create_file_writer, `writer.close()` or let the writer go out of scope",
-    symptoms=("Too many open files",),
+    # A writer left as (or closed while) the default writer: its resource, or the later test's tf.summary calls.
+    symptoms=("Too many open files", "SummaryWriterInterface", "tf.summary"),
 )
 CACHED_WRITER = LeakKind(
     code="EI402",
@@ -201,6 +212,7 @@ BUILTIN: tuple[LeakKind, ...] = (
     TESTCASE_GRAPH,
     KERAS_SESSION,
     TF_SESSION,
+    CLOSED_SESSION,
     SHARED_MODEL_DIR,
     STALE_CHECKPOINT,
     PERSISTENT_MODEL_DIR,

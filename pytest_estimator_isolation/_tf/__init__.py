@@ -35,7 +35,7 @@ from .graphs import (
     reset_default_graph,
 )
 from .seed import UNSET, global_seed, set_global_seed
-from .sessions import close_session, instrument_sessions, made_by_keras
+from .sessions import close_session, instrument_sessions, made_by_keras, unregister_sessions, where_registered
 from .settings import (
     SETTINGS,
     Reading,
@@ -53,11 +53,13 @@ from .writers import (
     close_cached_writers,
     close_writers,
     instrument_writers,
+    is_default_writer,
     open_files,
     thread_origin,
     thread_site,
     thread_target,
     tidied_by,
+    unset_default_writers,
     writer_closed,
     writer_file,
     writer_logdir,
@@ -88,6 +90,7 @@ __all__ = [
     "instrument_estimators",
     "instrument_sessions",
     "instrument_writers",
+    "is_default_writer",
     "is_tf_testcase",
     "keras_clear_session",
     "keras_loaded",
@@ -110,8 +113,11 @@ __all__ = [
     "tidied_by",
     "track_mode_switches",
     "uninstall",
+    "unregister_sessions",
+    "unset_default_writers",
     "version",
     "watch_settings",
+    "where_registered",
     "writer_closed",
     "writer_file",
     "writer_logdir",
