@@ -86,7 +86,7 @@ def test_b1_polluter_default_writer_left_open(tmp_path):
 
 
 def test_b1_victim():
-    assert not tf.summary.scalar("loss", 1.0, step=1)  # no default writer: nothing recorded
+    assert not tf.summary.write("loss", 1.0, step=1)  # no default writer: nothing recorded
 
 
 def test_b2_polluter_default_writer_closed(tmp_path):
@@ -96,7 +96,7 @@ def test_b2_polluter_default_writer_closed(tmp_path):
 
 
 def test_b2_victim():
-    assert not tf.summary.scalar("loss", 2.0, step=2)
+    assert not tf.summary.write("loss", 2.0, step=2)
 
 
 def test_clean_sessions():
@@ -118,13 +118,13 @@ def test_clean_keras_session():
 def test_clean_writer(tmp_path):
     writer = tf.summary.create_file_writer(str(tmp_path))
     with writer.as_default():
-        assert tf.summary.scalar("loss", 1.0, step=1)
+        assert tf.summary.write("loss", 1.0, step=1)
     writer.close()
 
 
 def test_after_all():
     assert tf.compat.v1.get_default_session() is None
-    assert not tf.summary.scalar("loss", 3.0, step=3)
+    assert not tf.summary.write("loss", 3.0, step=3)
 """
 
 # (victim, polluter, Keras 2 only); a3 and a4 leave their session open: without the plugin the victim
