@@ -85,7 +85,7 @@ CLOSED_SESSION = LeakKind(
     "reaches it gets 'RuntimeError: Attempted to use a closed Session.'",
     fix="unregister before closing: `with sess.as_default():` instead of entering it by hand, and "
     "`tf.compat.v1.keras.backend.clear_session()` after a test that gave Keras its session",
-    symptoms=("Attempted to use a closed Session", "closed Session"),
+    symptoms=("Attempted to use a closed Session",),
 )
 
 _WRONG_CHECKPOINT = ("Restoring from checkpoint failed", "not found in checkpoint", "do not have the same shape")

@@ -54,8 +54,11 @@ def _patch(module: ModuleType) -> None:
     def as_default_(self: Any) -> Any:
         cm = as_default(self)
         try:  # kept weakly: a context manager nobody holds pops its session when collected, as without us
-            _defaults.setdefault(self, []).append(weakref.ref(cm))
-        except TypeError:
+            refs = self.__dict__.setdefault(_DEFAULTS, [])
+            if len(refs) > 8:  # a fixture's session entered by every test: keep the live ones only
+                refs[:] = [ref for ref in refs if ref() is not None]
+            refs.append(weakref.ref(cm))
+        except (AttributeError, TypeError):
             pass
         return cm
 
@@ -65,8 +68,8 @@ def _patch(module: ModuleType) -> None:
     _wrap(base, "as_default", as_default_)
 
 
-# session -> the context managers its as_default() returned (to exit one left entered, in cleanup)
-_defaults: weakref.WeakKeyDictionary[Any, list[weakref.ReferenceType[Any]]] = weakref.WeakKeyDictionary()
+# On each session: the context managers its as_default() returned (to exit one left entered, in cleanup).
+_DEFAULTS = "_estimator_isolation_defaults"
 
 
 _KERAS_SESSION_MAKERS = {"_get_session", "get_session"}
@@ -161,7 +164,7 @@ def unregister_sessions(sessions: Iterable[Any]) -> None:
 
 def _entered_context(session: Any) -> Any:
     """The innermost context manager from ``session.as_default()`` that is entered and not exited."""
-    refs = _defaults.get(session, [])
+    refs: list[weakref.ReferenceType[Any]] = getattr(session, _DEFAULTS, [])
     for ref in reversed(refs):
         cm = ref()
         gen = getattr(cm, "gen", None)  # contextlib's generator: suspended at its yield while entered
