@@ -1,16 +1,19 @@
-"""``tf.compat.v1.Session`` creation and closing (``BaseSession`` patched once per process)."""
+"""``tf.compat.v1.Session`` creation and closing (``BaseSession`` patched once per process), and where a
+session stays registered after it is closed: as Keras' session, or on the default-session stack."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 import threading
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterable
 from types import FrameType, ModuleType
 from typing import Any
 
 from .. import _imports, problems
-from ._core import _SESSION, _wrap, emit, listen, patched
+from ._core import _OPS, _SESSION, _module, _wrap, emit, listen, patched
 
 _SESSION_MANAGER = "tensorflow.python.training.session_manager"
 _MONITORED_SESSION = "tensorflow.python.training.monitored_session"
@@ -42,7 +45,7 @@ def _patch(module: ModuleType) -> None:
     base: Any = module.BaseSession
     if patched(base, "__init__"):
         return
-    init, close, delete = base.__init__, base.close, base.__del__
+    init, close, delete, as_default = base.__init__, base.close, base.__del__, base.as_default
     collecting: set[int] = set()
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -66,9 +69,25 @@ def _patch(module: ModuleType) -> None:
         finally:
             collecting.discard(id(self))
 
+    def as_default_(self: Any) -> Any:
+        cm = as_default(self)
+        try:  # kept weakly: a context manager nobody holds pops its session when collected, as without us
+            refs = self.__dict__.setdefault(_DEFAULTS, [])
+            if len(refs) > 8:  # a fixture's session entered by every test: keep the live ones only
+                refs[:] = [ref for ref in refs if ref() is not None]
+            refs.append(weakref.ref(cm))
+        except (AttributeError, TypeError):
+            pass
+        return cm
+
     _wrap(base, "__init__", __init__)
     _wrap(base, "close", close_)
     _wrap(base, "__del__", __del__)
+    _wrap(base, "as_default", as_default_)
+
+
+# On each session: the context managers its as_default() returned (to exit one left entered, in cleanup).
+_DEFAULTS = "_estimator_isolation_defaults"
 
 
 def _abandoning(cls: Any, name: str) -> None:
@@ -141,3 +160,76 @@ def close_session(session: Any) -> None:
         session.close()
     except Exception as exc:
         problems.report(f"could not close a leaked session: {exc!r}")
+
+
+# ---------------------------------------------------------------- where a closed session stays registered
+
+# Keras 2's module that holds its session (tf.keras up to TF 2.15, tf_keras after); Keras 3 has none.
+_KERAS_BACKENDS = ("keras.src.backend", "keras.backend", "tf_keras.src.backend")
+
+
+def _keras_session_holders() -> list[Any]:
+    holders = []
+    for name in _KERAS_BACKENDS:
+        holder = getattr(_module(name), "_SESSION", None)
+        if holder is not None and hasattr(holder, "session") and holder not in holders:
+            holders.append(holder)
+    return holders
+
+
+_STACK = "tensorflow.python.framework.stack"  # TF >= 2.13; before, the stack lived in ops
+
+
+def _default_session_stack() -> list[Any]:
+    for name in (_STACK, _OPS):
+        stack = getattr(getattr(_module(name), "_default_session_stack", None), "stack", None)
+        if isinstance(stack, list):
+            return stack
+    return []
+
+
+def where_registered(session: Any) -> list[str]:
+    """Where ``session`` is still registered in this thread: ``"keras"`` (Keras 2's own session, given
+    with ``tf.compat.v1.keras.backend.set_session``) and ``"default"`` (on the default-session stack)."""
+    found = []
+    if any(getattr(holder, "session", None) is session for holder in _keras_session_holders()):
+        found.append("keras")
+    if any(entry is session for entry in _default_session_stack()):
+        found.append("default")
+    return found
+
+
+def unregister_sessions(sessions: Iterable[Any]) -> None:
+    """Drop these sessions from Keras (it makes a fresh one when next asked) and pop them off the
+    default-session stack, last entered first, through the context manager that pushed each (so TF's own
+    bookkeeping ends as a ``with`` block's would); by hand where that is gone or no longer on top."""
+    ids = {id(session) for session in sessions}
+    if not ids:
+        return
+    for holder in _keras_session_holders():
+        if id(getattr(holder, "session", None)) in ids:
+            holder.session = None
+    stack = _default_session_stack()
+    while stack and id(stack[-1]) in ids:
+        session = stack[-1]
+        cm = _entered_context(session)
+        try:
+            if cm is not None:
+                cm.__exit__(None, None, None)
+        except Exception as exc:
+            problems.report(f"could not exit a closed session's as_default(): {exc!r}")
+        if stack and stack[-1] is session:  # no context manager left, or it failed
+            stack.pop()
+    if any(id(entry) in ids for entry in stack):  # below a session the test did not leave: out by hand
+        stack[:] = [entry for entry in stack if id(entry) not in ids]
+
+
+def _entered_context(session: Any) -> Any:
+    """The innermost context manager from ``session.as_default()`` that is entered and not exited."""
+    refs: list[weakref.ReferenceType[Any]] = getattr(session, _DEFAULTS, [])
+    for ref in reversed(refs):
+        cm = ref()
+        gen = getattr(cm, "gen", None)  # contextlib's generator: suspended at its yield while entered
+        if gen is not None and inspect.getgeneratorstate(gen) == inspect.GEN_SUSPENDED:
+            return cm
+    return None

@@ -4,7 +4,10 @@ their creation; ``QueueRunner.create_threads`` to tell where its threads were st
 
 A v1 writer holds an event file and a running ``EventLoggerThread`` until it is closed; ``FileWriterCache``
 (which every ``Estimator.train``/``evaluate`` uses) keeps one per directory for the life of the process.
-An eager v2 writer holds its event file until it is closed or garbage collected (no Python thread).
+An eager v2 writer holds its event file until it is closed or garbage collected (no Python thread). One
+set as TF's default writer (``summary_ops_v2._summary_state.writer``, per thread, the same on TF 2.12-2.21)
+is unset before it is closed: every later ``tf.summary`` call would write to the closed resource and fail
+with ``NotFoundError: Resource .../SummaryWriterInterface does not exist``.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ def _patch_v1(module: ModuleType) -> None:
 
 
 def _patch_v2(module: ModuleType) -> None:
+    _patch_as_default(module)
     cls: Any = module._ResourceSummaryWriter
     if patched(cls, "__init__"):
         return
@@ -85,6 +89,31 @@ def _patch_v2(module: ModuleType) -> None:
             emit("writer_created", self, V2)
 
     _wrap(cls, "__init__", __init__)
+
+
+# writer -> the default writer its as_default()/set_as_default() replaced (weakly), to put back when the
+# plugin unsets it
+_replaced: weakref.WeakKeyDictionary[Any, weakref.ReferenceType[Any] | None] = weakref.WeakKeyDictionary()
+
+
+def _patch_as_default(module: ModuleType) -> None:
+    cls: Any = getattr(module, "_SummaryContextManager", None)
+    if cls is None or patched(cls, "__enter__"):
+        return
+    enter = cls.__enter__
+
+    def __enter__(self: Any) -> Any:
+        state = module._summary_state
+        old = state.writer
+        writer = enter(self)
+        try:
+            if state.writer is not old:
+                _replaced[state.writer] = None if old is None else weakref.ref(old)
+        except TypeError:
+            pass
+        return writer
+
+    _wrap(cls, "__enter__", __enter__)
 
 
 def _patch_queue_runner(module: ModuleType) -> None:
@@ -155,6 +184,34 @@ def writer_closed(writer: Any) -> bool:
     return bool(getattr(writer, "_closed", True))
 
 
+def _summary_state() -> Any:
+    return getattr(_module(_SUMMARY_V2), "_summary_state", None)
+
+
+def is_default_writer(writer: Any) -> bool:
+    """Whether ``writer`` is this thread's default ``tf.summary`` writer."""
+    state = _summary_state()
+    return state is not None and getattr(state, "writer", None) is writer
+
+
+def unset_default_writers(writers: Iterable[Any]) -> None:
+    """If the default ``tf.summary`` writer is one of ``writers``, put back the one it replaced (or None
+    when that one is gone, closed, or also among ``writers``)."""
+    state = _summary_state()
+    ids = {id(writer) for writer in writers}
+    if state is None or id(getattr(state, "writer", None)) not in ids:
+        return
+    for _ in range(len(ids)):  # one writer set over another, each left as default: walk back
+        ref = _replaced.get(state.writer)
+        previous = ref() if ref is not None else None
+        if previous is not None and writer_closed(previous):
+            previous = None
+        state.writer = previous
+        if id(previous) not in ids:
+            return
+    state.writer = None
+
+
 def writer_thread(writer: Any, api: str) -> threading.Thread | None:
     thread = getattr(writer, "_worker", None) if api == V1 else None
     return thread if isinstance(thread, threading.Thread) else None
@@ -182,6 +239,8 @@ def close_writers(writers: Iterable[tuple[Any, str]], by: str = "") -> dict[str,
     """Close these writers (a cached one is also dropped from ``FileWriterCache``, so that a later
     ``get()`` makes a fresh one instead of returning a closed writer). Returns what that freed:
     ``{"writers": n, "threads": n, "files": n}`` (no ``files`` where ``/proc/self/fd`` is missing)."""
+    writers = list(writers)
+    unset_default_writers(w for w, api in writers if api == V2)  # before closing: see the module docstring
     writers = [(w, api) for w, api in writers if not writer_closed(w)]
     if not writers:
         return {}

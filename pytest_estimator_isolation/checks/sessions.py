@@ -1,10 +1,16 @@
-"""EI101, EI107-EI109: ``tf.compat.v1.Session`` / ``InteractiveSession`` objects the test (or scoped
-fixture) created and did not close. Judged when they are created and closed, not by a ``gc`` scan. A
-session still reachable after the test (a global, a fixture, the default-session stack, a live thread)
-fails it (EI101); one nothing can reach any more, closed by garbage collection when the test returned,
-is a warning (EI109), as Python's ``ResourceWarning`` for an unclosed file. Sessions Keras caches for itself
-(EI107) and sessions TF left open when one of its calls failed (EI108: an Estimator call, or its
-``SessionManager`` / ``MonitoredSession``) are not the test's doing: they are closed after it and counted."""
+"""EI101, EI107-EI110: ``tf.compat.v1.Session`` / ``InteractiveSession`` objects the test (or scoped
+fixture) created and did not close, or closed while they were still registered. Judged when they are
+created and closed, not by a ``gc`` scan. A session still reachable after the test (a global, a fixture,
+the default-session stack, a live thread) fails it (EI101); one nothing can reach any more, closed by
+garbage collection when the test returned, is a warning (EI109), as Python's ``ResourceWarning`` for an
+unclosed file. Sessions Keras caches for itself (EI107) and sessions TF left open when one of its calls
+failed (EI108: an Estimator call, or its ``SessionManager`` / ``MonitoredSession``) are not the test's
+doing: they are closed after it and counted.
+
+EI110: a session the test closed while it was Keras' session (``set_session``) or on the default-session
+stack (``as_default().__enter__()``) and that is still there after the test: every later use raises
+``Attempted to use a closed Session``. Only sessions closed while registered are looked at again, so a
+clean test pays nothing for it."""
 
 from __future__ import annotations
 
@@ -61,7 +67,18 @@ UNCLOSED_SESSION = LeakKind(
     pollutes=False,
 )
 
-KINDS = (OPEN_SESSION, KERAS_SESSION, TF_SESSION, UNCLOSED_SESSION)
+CLOSED_SESSION = LeakKind(
+    code="EI110",
+    name="closed-session-registered",
+    meaning="a Session was closed while still registered: as Keras' session (tf.compat.v1.keras.backend."
+    "set_session) or as the default session (as_default() entered, never exited); every later test that "
+    "reaches it gets 'RuntimeError: Attempted to use a closed Session.'",
+    fix="unregister before closing: `with sess.as_default():` instead of entering it by hand, and "
+    "`tf.compat.v1.keras.backend.clear_session()` after a test that gave Keras its session",
+    symptoms=("Attempted to use a closed Session",),
+)
+
+KINDS = (OPEN_SESSION, KERAS_SESSION, TF_SESSION, UNCLOSED_SESSION, CLOSED_SESSION)
 
 
 @dataclass
@@ -79,6 +96,12 @@ class _Record:
 
 
 _RECORDS = pytest.StashKey[dict[int, _Record]]()
+# sessions a scope closed while they were registered, with where it closed them
+_CLOSED = pytest.StashKey["list[tuple[weakref.ReferenceType[Any], tuple[Site, ...]]]"]()
+_HOW = {
+    "keras": "Keras' session (tf.compat.v1.keras.backend.set_session)",
+    "default": "the default session (as_default() entered and never exited)",
+}
 
 
 class SessionsCheck:
@@ -107,6 +130,9 @@ class SessionsCheck:
         record = self._live.pop(id(session), None)
         if record is not None:
             record.state = "closed"
+        scope = scopes.current()
+        if scope is not None and _tf.where_registered(session):  # a `with` block unregisters it first
+            scope.stash.setdefault(_CLOSED, []).append((weakref.ref(session), _sites.user_stack(3)))
 
     def _collected(self, session: Any) -> None:
         record = self._live.pop(id(session), None)
@@ -122,15 +148,22 @@ class SessionsCheck:
     @check_hook()
     def pytest_estimator_isolation_find_leaks(self, scope: Scope) -> Sequence[Leak]:
         records = scope.stash.get(_RECORDS, None)
-        if not records:
+        closed = scope.stash.get(_CLOSED, None)
+        if not records and not closed:
             return []
-        left = [record for record in records.values() if record.state != "closed"]
-        records.clear()
-        if any(record.maker is OPEN_SESSION and not record.unreachable() for record in left):
-            # Only a test about to fail for a session it left: one kept alive by a reference cycle alone
-            # is unreachable too (the next collection closes it), not the test's EI101.
-            gc.collect()
-        return [self._leak(scope, record) for record in left if record.state != "closed"]
+        leaks = []
+        if records:
+            left = [record for record in records.values() if record.state != "closed"]
+            records.clear()
+            if any(record.maker is OPEN_SESSION and not record.unreachable() for record in left):
+                # Only a test about to fail for a session it left: one kept alive by a reference cycle
+                # alone is unreachable too (the next collection closes it), not the test's EI101.
+                gc.collect()
+            leaks = [self._leak(scope, record) for record in left if record.state != "closed"]
+        if closed:
+            leaks.extend(_still_registered(scope, closed))
+            closed.clear()
+        return leaks
 
     def _leak(self, scope: Scope, record: _Record) -> Leak:
         where = record.stack[0] if record.stack else None
@@ -171,20 +204,45 @@ class SessionsCheck:
     # tryfirst: closing a leaked InteractiveSession exits the graph context it entered, which must
     # happen before the graph check resets the default-graph stack under it.
     @check_hook(tryfirst=True)
+    # Each session is unregistered (from Keras, and popped off the default-session stack) before it is
+    # closed: closing one still registered would hand the next test a closed session (EI110's symptom).
     def pytest_estimator_isolation_cleanup(self, leaks: Sequence[Leak]) -> None:
         if any(leak.kind is KERAS_SESSION for leak in leaks):
             _tf.keras_clear_session()
-        for leak in leaks:
-            session = leak.handle()
-            if session is not None:
-                _tf.close_session(session)
+        sessions = [session for session in (leak.handle() for leak in leaks) if session is not None]
+        _tf.unregister_sessions(sessions)
+        for session in sessions:
+            _tf.close_session(session)
 
     @check_hook()
     def pytest_estimator_isolation_still_in_place(self, leak: Leak) -> bool | None:
         if leak.kind not in KINDS:
             return None
         session = leak.handle()
-        return session is not None and not getattr(session, "_closed", True)
+        if session is None:
+            return False
+        if leak.kind is CLOSED_SESSION:
+            return bool(_tf.where_registered(session))
+        return not getattr(session, "_closed", True)
+
+
+def _still_registered(scope: Scope, closed: list[tuple[weakref.ReferenceType[Any], tuple[Site, ...]]]) -> list[Leak]:
+    leaks = []
+    seen: set[int] = set()
+    for ref, stack in closed:
+        session = ref()
+        if session is None or id(session) in seen:
+            continue
+        seen.add(id(session))
+        where = _tf.where_registered(session)
+        if not where:  # unregistered after closing (clear_session(), the context exited): fine
+            continue
+        what = (
+            f"{type(session).__name__} was closed but is still {' and '.join(_HOW[w] for w in where)}: "
+            "every later use raises 'RuntimeError: Attempted to use a closed Session.'"
+        )
+        leaks.append(Leak(CLOSED_SESSION, scope.owner, what, stack[0] if stack else None, stack, handle=ref))
+    return leaks
 
 
 def make(run: Run) -> SessionsCheck:

@@ -5,7 +5,8 @@ closed, and ``FileWriterCache`` (used by every ``Estimator.train`` and ``evaluat
 directory for the life of the process: a long Estimator suite runs out of file descriptors ("Too many
 open files") and piles up threads.
 
-- EI401: a writer the test opened and left open: its leak, closed in strict mode.
+- EI401: a writer the test opened and left open: its leak, closed in strict mode (unset first if it is the
+  default ``tf.summary`` writer); or one it closed while it is still the default writer: unset.
 - EI402: writers TF cached for the test: not its fault, so never a failure; closed after the test in strict
   and warn mode (``info`` severity, counted as ``tidied``).
 - EI403: a TF thread (queue runner, coordinator, ...) started by the test and still running after it.
@@ -44,7 +45,8 @@ OPEN_WRITER = LeakKind(
     fix="`with tf.compat.v1.summary.FileWriter(logdir) as writer:` or `writer.close()`; for "
     "tf.summary.create_file_writer, `writer.close()` or let the writer go out of scope; for a "
     "tf.compat.v1.train.Supervisor's, `sv.stop()`",
-    symptoms=("Too many open files",),
+    # A writer left as (or closed while) the default writer: its resource, or the later test's tf.summary calls.
+    symptoms=("Too many open files", "SummaryWriterInterface", "tf.summary"),
 )
 CACHED_WRITER = LeakKind(
     code="EI402",
@@ -233,7 +235,7 @@ class WritersCheck:
     def pytest_estimator_isolation_still_in_place(self, leak: Leak) -> bool | None:
         if leak.kind is not OPEN_WRITER:
             return None
-        return not all(_tf.writer_closed(writer) for writer, _api in leak.handle)
+        return any(not _tf.writer_closed(writer) or _tf.is_default_writer(writer) for writer, _api in leak.handle)
 
 
 def _writer_leaks(scope: Scope, records: list[_Writer]) -> tuple[list[Leak], set[threading.Thread]]:
@@ -258,7 +260,15 @@ def _writer_leaks(scope: Scope, records: list[_Writer]) -> tuple[list[Leak], set
             for key, count in by[1].items():
                 freed[key] = freed.get(key, 0) + count
             continue
+        default = record.api == _tf.V2 and _tf.is_default_writer(writer)
         if _tf.writer_closed(writer):
+            if default:  # every later tf.summary call writes to the closed resource: NotFoundError
+                what = (
+                    f"{record.api} on {record.logdir} was closed but is still the default summary writer "
+                    "(set_as_default()): every later tf.summary call fails with NotFoundError"
+                )
+                where = record.stack[0] if record.stack else None
+                leaks.append(Leak(OPEN_WRITER, scope.owner, what, where, record.stack, handle=[(writer, record.api)]))
             continue
         if id(writer) in cached:
             tidy.append((writer, record.api))
@@ -268,6 +278,8 @@ def _writer_leaks(scope: Scope, records: list[_Writer]) -> tuple[list[Leak], set
         what = f"{record.api} on {record.logdir} is still open (it holds {holds})"
         if record.supervisor:
             what += "; it is a tf.compat.v1.train.Supervisor's summary writer: call sv.stop()"
+        if default:
+            what += " and is still the default summary writer (set_as_default()): later tf.summary calls write to it"
         where = record.stack[0] if record.stack else None
         leaks.append(Leak(OPEN_WRITER, scope.owner, what, where, record.stack, handle=[(writer, record.api)]))
     if tidy_dirs:
