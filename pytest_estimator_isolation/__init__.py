@@ -6,5 +6,5 @@ from __future__ import annotations
 from .leaks import EstimatorIsolationWarning, Leak, LeakKind
 from .scopes import Scope
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["EstimatorIsolationWarning", "Leak", "LeakKind", "Scope", "__version__"]
