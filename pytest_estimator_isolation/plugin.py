@@ -5,6 +5,7 @@ and the built-in checks only once the suite has imported TensorFlow."""
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import re
 import sys
@@ -86,6 +87,8 @@ def pytest_configure(config: pytest.Config) -> None:
         _enable(config)
     if settings.keras_reset:
         config.pluginmanager.register(KerasReset(), "estimator_isolation_keras_reset")
+    if config.pluginmanager.hasplugin("html"):  # pytest-html: the leaks in its report too
+        importlib.import_module(f"{__package__}.html_report").register(config)
 
 
 def _enable(config: pytest.Config) -> Checker:
