@@ -168,10 +168,11 @@ def test_bad_markers_are_one_line_usage_errors(marker, message):
     assert all(part in text for part in message.split("*")), text
 
 
-def test_readme_leak_table_is_kinds_py_row_for_row():
+@pytest.mark.parametrize("page", ["README.md", "docs/leaks.md"])
+def test_readme_leak_table_is_kinds_py_row_for_row(page):
     from pathlib import Path
 
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).parent.parent / page).read_text(encoding="utf-8")
     table = readme.split("<!-- leak-table -->")[1].split("<!-- /leak-table -->")[0]
     rows = [line.split("|")[1:3] for line in table.splitlines() if line.startswith("| EI")]
     assert [(code.strip(), name.strip().strip("`")) for code, name in rows] == [
