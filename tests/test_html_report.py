@@ -9,7 +9,7 @@ import json
 import re
 
 import pytest
-from helpers import BY_NAME_CHECK, QUIET
+from helpers import BY_NAME_CHECK, HAS_XDIST, QUIET
 
 HAS_HTML = importlib.util.find_spec("pytest_html") is not None
 requires_html = pytest.mark.skipif(not HAS_HTML, reason="needs pytest-html")
@@ -65,10 +65,17 @@ def _rows(report: str) -> dict[str, list[dict]]:
 
 
 @requires_html
-def test_each_row_shows_its_leaks_and_the_summary_the_run_printed(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize(
+    "workers",
+    [(), pytest.param(("-n", "2"), marks=pytest.mark.skipif(not HAS_XDIST, reason="needs pytest-xdist"))],
+    ids=["serial", "xdist"],
+)
+def test_each_row_shows_its_leaks_and_the_summary_the_run_printed(pytester: pytest.Pytester, workers) -> None:
+    """Under xdist too: the controller writes the report, from the findings the workers' reports carry."""
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_a=SUITE)
-    result = pytester.runpytest(*QUIET, "--estimator-isolation", "--html=report.html", "--self-contained-html")
+    args = ("--estimator-isolation", "--html=report.html", "--self-contained-html", *workers)
+    result = pytester.runpytest(*QUIET, *args)
     result.assert_outcomes(passed=4, errors=1, warnings=1)
     report = (pytester.path / "report.html").read_text(encoding="utf-8")
     rows = _rows(report)
