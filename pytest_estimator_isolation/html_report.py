@@ -45,8 +45,9 @@ def register(config: pytest.Config) -> None:
         config.pluginmanager.register(HtmlReport(config), PLUGIN_NAME)
 
 
-def _chip(finding: Finding) -> str:
-    return f'<span class="ei-chip ei-{finding.outcome}">{escape(finding.code)} {escape(finding.outcome)}</span>'
+def _chip(finding: Finding, outcome: bool = True) -> str:
+    label = f"{finding.code} {finding.outcome}" if outcome else finding.code
+    return f'<span class="ei-chip ei-{finding.outcome}">{escape(label)}</span>'
 
 
 def leak_table(findings: Sequence[Finding]) -> str:
@@ -59,7 +60,7 @@ def leak_table(findings: Sequence[Finding]) -> str:
             owner = f"<br><span class='ei-muted'>owner: {escape(f.owner)}</span>" if f.owner != f.nodeid else ""
             rows.append(
                 "<tr>"
-                f"<td>{_chip(f)}</td>"
+                f"<td>{_chip(f, outcome=False)}</td>"
                 f"<td class='ei-kind'><code>{escape(f.kind)}</code></td>"
                 f"<td>{escape(f.outcome)}</td>"
                 f"<td>{escape(f.what)}{owner}</td>"
