@@ -7,5 +7,5 @@ from .calls import check_hook
 from .leaks import EstimatorIsolationWarning, Leak, LeakKind, Site
 from .scopes import Scope
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["EstimatorIsolationWarning", "Leak", "LeakKind", "Scope", "Site", "__version__", "check_hook"]

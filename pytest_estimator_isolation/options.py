@@ -20,7 +20,7 @@ MODE_HELP = (
     "Check every test for leaked TensorFlow state: strict (the default when the flag is bare) fails the "
     "leaking test and cleans up, warn only warns, off disables the checks (fixtures still work)."
 )
-REPORT_HELP = "Write every leak found to this JSON file (schema in the README)."
+REPORT_HELP = "Write every leak found to this JSON file (schema in docs/ci-and-baseline.md)."
 BASELINE_HELP = "JSON file of known leaks that must not fail the run (for gradual adoption)."
 UPDATE_BASELINE_HELP = "Write the leaks found in this run to the baseline file instead of failing on them."
 KERAS_RESET_HELP = "Call keras.backend.clear_session() around every test, so layer names do not depend on order."
@@ -31,7 +31,7 @@ ANNOTATIONS_HELP = (
 THREADS = ("tf", "all")
 THREADS_HELP = (
     "Which threads a test may not leave running: tf (the default: TensorFlow's own, such as queue runners and "
-    "event loggers) or all (any thread the test started, EI405; noisier, see the README)."
+    "event loggers) or all (any thread the test started, EI405; noisier, see docs/leaks.md)."
 )
 
 

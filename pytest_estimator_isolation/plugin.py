@@ -16,6 +16,7 @@ The per-test line, in the order pytest runs it:
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import tempfile
@@ -98,6 +99,8 @@ def pytest_configure(config: pytest.Config) -> None:
         _enable(config)
     if settings.keras_reset:
         register(KerasReset(), _PREFIX + "keras_reset")
+    if config.pluginmanager.hasplugin("html"):  # pytest-html: the leaks in its report too
+        importlib.import_module(f"{__package__}.html_report").register(config)
 
 
 def _forget_run() -> None:
