@@ -382,31 +382,3 @@ def test_an_unstopped_supervisor_is_named_with_its_fix_and_its_threads_sites(pyt
         ]
     )
     result.stdout.no_fnmatch_line("*Cleaned up, so later tests start clean*")
-
-
-def test_only_a_thread_that_may_be_finishing_is_waited_for() -> None:
-    """One grace wait per test, and none for a thread whose TF coordinator has not asked it to stop."""
-    import threading
-
-    from pytest_estimator_isolation._tf import thread_finishing
-
-    class Coordinator:
-        def __init__(self, stop: bool) -> None:
-            self.stop = stop
-
-        def should_stop(self) -> bool:
-            return self.stop
-
-        def request_stop(self) -> None:
-            self.stop = True
-
-    def run(sess, enqueue_op, coord=None) -> None:
-        pass
-
-    running, stopped = Coordinator(False), Coordinator(True)
-    assert thread_finishing(threading.Thread(target=run, args=(None, None, running))) is False
-    assert thread_finishing(threading.Thread(target=run, args=(None, None), kwargs={"coord": stopped})) is True
-    assert thread_finishing(threading.Thread(target=run, args=(None, None))) is None
-    looper = threading.Thread()
-    looper._coord = running  # type: ignore[attr-defined]  # what a LooperThread keeps
-    assert thread_finishing(looper) is False

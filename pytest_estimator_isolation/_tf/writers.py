@@ -346,19 +346,6 @@ def thread_target(thread: threading.Thread) -> str:
     return f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', repr(target))}"
 
 
-def thread_finishing(thread: threading.Thread) -> bool | None:
-    """Whether a thread run under a TF ``Coordinator`` (queue runners, a Supervisor's services) was asked
-    to stop: True (it is finishing), False (it runs on); None when it has no coordinator (unknown)."""
-    try:
-        coord = getattr(thread, "_coord", None)  # LooperThread
-        if coord is None:  # QueueRunner._run(sess, enqueue_op, coord)
-            args = [*(getattr(thread, "_args", None) or ()), *(getattr(thread, "_kwargs", None) or {}).values()]
-            coord = next((arg for arg in args if hasattr(arg, "should_stop") and hasattr(arg, "request_stop")), None)
-        return None if coord is None else bool(coord.should_stop())
-    except Exception:
-        return None
-
-
 def thread_site(thread: threading.Thread) -> tuple[Site, ...]:
     return _thread_sites.get(thread, ())
 

@@ -166,12 +166,12 @@ class WritersCheck:
     def _thread_leaks(self, scope: Scope, threads: list[threading.Thread]) -> list[Leak]:
         candidates = [(thread, _tf.thread_origin(thread)) for thread in threads]
         candidates = [(thread, origin) for thread, origin in candidates if origin is not None or self.all_threads]
-        # One that is finishing right now (a stopped queue runner) is not left running: one grace period for
-        # the test, shared by its threads, and none for a thread whose coordinator has not asked it to stop.
+        # One that is finishing right now (a stopped queue runner, or one whose input ran out) is not left
+        # running: one grace period for the test, shared by its threads. A coordinator that has not asked a
+        # thread to stop says nothing (tf-slim's queue runners end on their own when an epoch runs out).
         deadline = time.monotonic() + _GRACE
         for thread, _origin in candidates:
-            if _tf.thread_finishing(thread) is not False:
-                thread.join(max(0.0, deadline - time.monotonic()))
+            thread.join(max(0.0, deadline - time.monotonic()))
         leaks = []
         for thread, origin in candidates:
             if not thread.is_alive():
