@@ -182,6 +182,64 @@ GLOBAL_SEED = LeakKind(
     pollutes=False,
     tidy_in_warn=False,
 )
+ENVIRONMENT = LeakKind(
+    code="EI303",
+    name="environment",
+    meaning="an environment variable TensorFlow reads at call time (TF_CONFIG) was set or changed and not "
+    "restored: every later RunConfig() / cluster resolver reads it (an Estimator becomes a worker in a cluster)",
+    fix="`monkeypatch.setenv('TF_CONFIG', ...)` (or `monkeypatch.delenv`), which puts it back after the test",
+    symptoms=("TF_CONFIG", "cluster", "task_type", "worker"),
+    compared=True,
+)
+SUMMARY_STATE = LeakKind(
+    code="EI304",
+    name="summary-state",
+    meaning="tf.summary state was left set: a default writer (writer.set_as_default()), the default step "
+    "(tf.summary.experimental.set_step) or tf.summary.record_if(...) left entered; later summaries go there",
+    fix="`with writer.as_default(step):` and `with tf.summary.record_if(...):`, or set_step(None) in a try/finally",
+    symptoms=("summary", "Resource", "does not exist", "step"),
+    compared=True,
+)
+OPEN_SCOPE = LeakKind(
+    code="EI305",
+    name="open-scope",
+    meaning="a scope was entered and never exited (tf.name_scope, tf.device, a tf.distribute strategy's "
+    "scope(), tf.distribute.experimental_set_strategy): later tests build inside it",
+    fix="use a `with` block so the scope is always exited; experimental_set_strategy(None) in a finally",
+    symptoms=("name_scope", "device", "strategy", "Mixing different tf.distribute.Strategy objects"),
+    compared=True,
+)
+BEHAVIOUR_SWITCH = LeakKind(
+    code="EI306",
+    name="behaviour-switch",
+    meaning="a TF1/TF2 behaviour switch was flipped and left so (disable_v2_behavior, disable_tensor_equality, "
+    "disable_v2_tensorshape, disable_control_flow_v2, disable_resource_variables, NumPy behaviour, "
+    "asynchronous execution, log_device_placement): every later test runs with it",
+    fix="flip it once for the whole suite in conftest.py, or put it back in a try/finally or a fixture's teardown",
+    symptoms=("Tensor is unhashable", "TensorShape", "Dimension", "RefVariable", "has no attribute 'T'", "cond"),
+    compared=True,
+)
+REGISTRY = LeakKind(
+    code="EI307",
+    name="registry",
+    meaning="a process-wide registry was changed and not restored: Keras custom objects (get_custom_objects(), "
+    "a custom_object_scope left entered) or absl / tf.compat.v1.flags flag values",
+    fix="`with keras.utils.custom_object_scope(...):`; for flags, absl.testing.flagsaver "
+    "(`@flagsaver.flagsaver` or `with flagsaver.flagsaver(name=value):`) or monkeypatch.setattr(FLAGS, ...)",
+    symptoms=("Unknown layer", "Unknown object", "custom_objects", "flag"),
+    compared=True,
+)
+IRREVERSIBLE = LeakKind(
+    code="EI308",
+    name="irreversible-state",
+    meaning="the test changed process-wide state TensorFlow cannot undo in-process (tf.data debug mode, a "
+    "started tf.distribute.Server, visible devices, memory growth, thread pools): every later test in this "
+    "process runs with it",
+    fix="run that test in a process of its own: a separate pytest invocation (`pytest path::test`), or "
+    "pytest-forked's @pytest.mark.forked on pytest 8 (pytest-forked 1.7.5 fails every test on pytest 9.2)",
+    cleanable=False,
+    compared=True,
+)
 CHECK_ERROR = LeakKind(
     code="EI900",
     name="check-error",
@@ -207,6 +265,12 @@ BUILTIN: tuple[LeakKind, ...] = (
     TEMP_MODEL_DIR,
     GLOBAL_CONFIG,
     GLOBAL_SEED,
+    ENVIRONMENT,
+    SUMMARY_STATE,
+    OPEN_SCOPE,
+    BEHAVIOUR_SWITCH,
+    REGISTRY,
+    IRREVERSIBLE,
     OPEN_WRITER,
     CACHED_WRITER,
     TF_THREAD,

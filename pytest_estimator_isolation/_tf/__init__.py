@@ -36,16 +36,7 @@ from .graphs import (
 )
 from .seed import UNSET, global_seed, set_global_seed
 from .sessions import close_session, instrument_sessions, made_by_keras
-from .settings import (
-    SETTINGS,
-    Reading,
-    keras_clear_session,
-    keras_loaded,
-    read_settings,
-    read_values,
-    settings_at_import,
-    watch_settings,
-)
+from .settings import SETTINGS, keras_clear_session, keras_loaded
 from .writers import (
     V1,
     V2,
@@ -71,7 +62,6 @@ __all__ = [
     "V1",
     "V2",
     "GraphState",
-    "Reading",
     "cached_writers",
     "close_cached_writers",
     "close_session",
@@ -97,13 +87,10 @@ __all__ = [
     "open_contexts",
     "open_files",
     "ops_since",
-    "read_settings",
-    "read_values",
     "reset_default_graph",
     "set_eager_default",
     "set_global_seed",
     "set_thread_eager",
-    "settings_at_import",
     "thread_origin",
     "thread_site",
     "thread_target",
@@ -111,7 +98,6 @@ __all__ = [
     "track_mode_switches",
     "uninstall",
     "version",
-    "watch_settings",
     "writer_closed",
     "writer_file",
     "writer_logdir",

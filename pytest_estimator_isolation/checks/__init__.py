@@ -12,14 +12,14 @@ def builtin(
 ) -> list[tuple[str, object]]:
     """``temp_roots``, ``registry``, ``worker``, ``rootdir``: see :class:`.model_dirs.ModelDirsCheck`;
     ``all_threads``: see :class:`.writers.WritersCheck`."""
-    from . import eager, global_config, graphs, model_dirs, seed, sessions, writers
+    from . import eager, graphs, model_dirs, seed, sessions, tf_state, writers
 
     return [
         ("sessions", sessions.SessionsCheck()),
         ("graphs", graphs.GraphsCheck()),
         ("eager", eager.EagerCheck()),
         ("model_dirs", model_dirs.ModelDirsCheck(temp_roots, registry, worker, rootdir)),
-        ("global_config", global_config.GlobalConfigCheck()),
+        ("tf_state", tf_state.TFStateCheck()),
         ("seed", seed.SeedCheck()),
         ("writers", writers.WritersCheck(all_threads)),
     ]

@@ -1,0 +1,180 @@
+"""EI301 and EI303-EI308: process-wide TF/Keras state a test changed and did not put back.
+
+Every watched state is one entry of :data:`pytest_estimator_isolation._tf.entries.ENTRIES`: the Keras and
+``tf.config`` settings (EI301: ``keras.mixed_precision.set_global_policy("mixed_float16")`` makes every
+later Dense layer compute in float16), ``tf.summary``'s default writer, step and ``record_if`` (EI304),
+scopes entered and never exited (EI305), the TF1/TF2 behaviour switches (EI306), Keras' custom objects
+and absl flag values (EI307), and what TF cannot undo in-process (EI308). Nothing is read around a clean
+test: the entries' setters record, as they run inside a test, the value before the change (see
+:mod:`pytest_estimator_isolation._tf.state`); this check re-reads those entries only. ``TF_CONFIG`` (EI303)
+is compared directly, one ``os.environ`` lookup.
+
+A setter called outside any test (at import, in conftest.py, in a session fixture) sets the suite's
+baseline. When TF/Keras is first imported inside a test, the value before the first change is the value
+right after the import.
+
+A leak left in place (warn mode, an allowed kind) is not blamed again on the scope that puts the state
+back to what the leak replaced (Keras' own ``TestCase.setUp()`` resets the dtype policy; many tests set
+the default ``image_data_format`` they need). A wider-scoped fixture is judged on what its own setup and
+teardown changed, not on what the tests inside it did.
+
+Undo never makes things worse: open scopes are exited newest first, then values are put back in the
+table's order (a default summary writer is unset, never closed: the writers check closes what it owns,
+after this check, so never a default writer); asynchronous execution waits for pending ops before it is
+switched back. An undo that fails is reported on the test (a problem), and the next test is still judged.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from .. import problems
+from .._tf import state
+from .._tf.entries import DETAILS, ENTRIES
+from ..kinds import ENVIRONMENT
+from ..leaks import Leak
+from ..scopes import Scope
+
+_ENV = ("TF_CONFIG",)  # read by TF at call time (RunConfig(), cluster resolvers); see _tf.entries
+_SEEN = pytest.StashKey[tuple[str | None, ...]]()
+
+
+def _env() -> tuple[str | None, ...]:
+    get = os.environ.get
+    return tuple(get(name) for name in _ENV)
+
+
+class TFStateCheck:
+    def __init__(self) -> None:
+        state.install()
+        self._env_at_import = _env()
+        self._replaced: dict[Any, Any] = {}  # by entry or variable: the value a leak left in place replaced
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_snapshot(self, scope: Scope) -> None:
+        scope.stash[_SEEN] = _env()
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_find_leaks(self, scope: Scope) -> Sequence[Leak]:
+        stash = scope.stash
+        seen = stash.get(_SEEN, None)
+        touched = stash.get(state.TOUCHED, None)
+        if touched is None and (seen is None or seen == _env()):
+            return []
+        when = (
+            f"before the {scope.kind}"
+            if seen is not None
+            else f"when TensorFlow/Keras was imported in this {scope.kind}"
+        )
+        leaks = self._environment(scope, self._env_at_import if seen is None else seen, when)
+        if touched:
+            del stash[state.TOUCHED]  # judged once (a fixture failing in setup is judged at once)
+            for entry, change in touched.items():
+                leaks.extend(self._entry(scope, entry, change, when))
+        return leaks
+
+    def _environment(self, scope: Scope, before: tuple[str | None, ...], when: str) -> list[Leak]:
+        leaks = []
+        for name, old, new in zip(_ENV, before, _env()):
+            if old == new or self._put_back(name, old, new):
+                continue
+            what = f"os.environ[{name!r}] is {new!r}, was {'unset' if old is None else repr(old)} {when}"
+            leaks.append(Leak(ENVIRONMENT, scope.owner, what, handle=("env", name, old)))
+        return leaks
+
+    def _put_back(self, key: Any, old: Any, new: Any, same: Any = None) -> bool:
+        """``new`` is what an earlier leak, left in place, replaced: this scope put it back."""
+        if key not in self._replaced:
+            self._replaced[key] = old
+            return False
+        replaced = self._replaced[key]
+        if same(replaced, new) if same is not None else replaced == new:
+            del self._replaced[key]
+            return True
+        return False
+
+    def _entry(self, scope: Scope, entry: state.Entry, change: state.Change, when: str) -> list[Leak]:
+        try:
+            now = entry.read()
+        except Exception:  # no longer readable (a module torn down): nothing to compare
+            return []
+        old = change.before
+        if entry.same(old, now):
+            return []
+        if entry.contexts:
+            return [
+                Leak(
+                    entry.kind,
+                    scope.owner,
+                    f"{entry.name} entered and never exited; {entry.undo}",
+                    o.stack[0] if o.stack else None,
+                    o.stack,
+                    subject=entry.name,
+                    handle=("context", entry, o),
+                )
+                for o in now
+                if o not in old
+            ]
+        if self._put_back(entry, old, now, entry.same):
+            return []
+        shown = entry.show(old)
+        detail = DETAILS.get(entry)
+        if detail is not None:  # a registry: what in it changed
+            what = f"{entry.name} changed {when}: {detail(old, now)}; {entry.undo.format(old=shown)}"
+        elif entry.put is None:
+            what = (
+                f"{entry.name}: {entry.show(now)}, was {shown} {when}; TensorFlow cannot undo this in-process, "
+                "every later test in this process runs with it"
+            )
+        else:
+            what = f"{entry.name} is {entry.show(now)}, was {shown} {when}; {entry.undo.format(old=shown)}"
+        stack = change.stack
+        return [Leak(entry.kind, scope.owner, what, stack[0] if stack else None, stack, handle=("value", entry, old))]
+
+    @pytest.hookimpl(tryfirst=True)  # tryfirst: a default writer is unset before the writers check closes it
+    def pytest_estimator_isolation_cleanup(self, leaks: Sequence[Leak]) -> None:
+        contexts = [leak.handle[2] for leak in leaks if leak.handle[0] == "context"]
+        if contexts:
+            state.exit_opened(contexts)
+        with state.quiet():
+            for leak in leaks:
+                what, entry, old = leak.handle
+                try:
+                    if what == "env":
+                        if old is None:
+                            os.environ.pop(entry, None)
+                        else:
+                            os.environ[entry] = old
+                    elif what == "value" and entry.put is not None:
+                        entry.put(old)
+                    else:
+                        continue
+                except Exception as exc:
+                    problems.report(f"could not undo {getattr(entry, 'name', entry)}: {exc!r}")
+                    continue
+                key = entry
+                if key in self._replaced:
+                    del self._replaced[key]  # every leak of it is undone
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_still_in_place(self, leak: Leak) -> bool | None:
+        if leak.origin is not self:
+            return None
+        what: str
+        entry: Any
+        what, entry, old = leak.handle
+        try:
+            if what == "env":
+                return bool(os.environ.get(entry) != old)
+            if what == "context":
+                return bool(old in state.opened(entry.name))
+            return not entry.same(old, entry.read())
+        except Exception:
+            return None
+
+
+__all__ = ["ENTRIES", "TFStateCheck"]
