@@ -226,14 +226,29 @@ _CONTROL_FLOW = Entry(
         f"{_CF_UTIL}:enable_control_flow_v2",
     ),
 )
-_VARIABLE_SCOPE = "tensorflow.python.ops.variable_scope"
-_RESOURCE_VARIABLES = _module_global(
-    _VARIABLE_SCOPE,
-    "_DEFAULT_USE_RESOURCE",
+# TF 2.16+ keeps the switch in resource_variables_toggle (variable_scope re-exports its setters).
+_RESOURCE_HOMES = ("tensorflow.python.ops.resource_variables_toggle", "tensorflow.python.ops.variable_scope")
+
+
+def _resource_home() -> Any:
+    for name in _RESOURCE_HOMES:
+        module = sys.modules.get(name)
+        if module is not None and hasattr(module, "_DEFAULT_USE_RESOURCE"):
+            return module
+    raise Unavailable("_DEFAULT_USE_RESOURCE")
+
+
+_RESOURCE_VARIABLES = Entry(
     "resource variables (tf.compat.v1.disable_resource_variables())",
     BEHAVIOUR_SWITCH,
-    ("disable_resource_variables", "enable_resource_variables"),
+    lambda: bool(_resource_home()._DEFAULT_USE_RESOURCE),
+    lambda value: setattr(_resource_home(), "_DEFAULT_USE_RESOURCE", value),
     "tf.compat.v1.enable_resource_variables() (was {old})",
+    setters=tuple(
+        f"{home}:{name}"
+        for home in _RESOURCE_HOMES
+        for name in ("disable_resource_variables", "enable_resource_variables")
+    ),
 )
 _TF2 = "tensorflow.python.tf2"
 _V2_COMPAT = "tensorflow.python.compat.v2_compat"
