@@ -203,3 +203,55 @@ def test_a_default_writer_is_unset_before_the_writers_check_closes_it(pytester, 
     result.stdout.fnmatch_lines(["*EI304 summary-state: the default summary writer*was unset*"])
     result.stdout.no_fnmatch_line("*NotFoundError*")
     assert result.ret == 1
+
+
+def test_scopes_left_open_together_are_exited_newest_first(pytester, run):
+    pytester.makepyfile(
+        """
+        import tensorflow as tf
+        from tensorflow.python.eager import context
+
+        def test_leaves_three_scopes_open():
+            tf.distribute.OneDeviceStrategy("/cpu:0").scope().__enter__()
+            tf.name_scope("outer").__enter__()
+            tf.device("/CPU:0").__enter__()
+
+        def test_after():
+            assert not tf.distribute.has_strategy()
+            assert tf.Variable(1.0, name="v").name == "v:0"
+            assert not context.context().device_name
+        """
+    )
+    result = run("--estimator-isolation=strict", "-rA", "--estimator-isolation-report=report.json")
+    result.assert_outcomes(passed=2, errors=1)
+    leaks = json.loads((pytester.path / "report.json").read_text())["leaks"]
+    assert [entry["code"] for entry in leaks] == ["EI305"] * 3
+    assert sorted(entry["where"].split(":")[1].split(" ")[0] for entry in leaks) == ["5", "6", "7"]
+    result.stdout.no_fnmatch_line("*could not exit*")
+
+
+def test_threads_set_before_tf_starts_cannot_be_undone(pytester, run):
+    pytester.makepyfile(
+        """
+        import pytest
+        import tensorflow as tf
+
+        def test_sets_threads_first():
+            tf.config.threading.set_intra_op_parallelism_threads(2)
+
+        def test_too_late_changes_nothing():
+            tf.constant(1.0) + 1  # TF starts its runtime
+            with pytest.raises(RuntimeError):
+                tf.config.threading.set_inter_op_parallelism_threads(3)
+        """
+    )
+    result = run("--estimator-isolation=strict", "-rA")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_sets_threads_first*",
+            "*EI308 irreversible-state: devices and thread pools*threads intra=2*TensorFlow cannot undo this "
+            "in-process, every later test in this process runs with it",
+            "*fix: run that test in a process of its own: a separate pytest invocation*pytest-forked*pytest 8*",
+        ]
+    )

@@ -142,7 +142,10 @@ def _forget(cm: Any) -> None:
             return
 
 
-_LIBRARY = (f"{os.sep}tensorflow{os.sep}", f"{os.sep}keras{os.sep}", f"{os.sep}tf_keras{os.sep}")
+_LIBRARY = tuple(
+    f"{os.sep}{package}{os.sep}"
+    for package in ("tensorflow", "tensorflow_estimator", "keras", "tf_keras", "tensorboard")
+)
 _by_library: dict[str, bool] = {}
 
 
