@@ -169,7 +169,7 @@ def test_kinds_are_looked_up_only_when_a_marker_names_some():
         (pytest.mark.allow_leaks(["open-session"]), "takes kinds as separate strings*got ['open-session']"),
         (
             pytest.mark.allow_leaks(),
-            "allow_leaks() names no leak kind; known kinds: cached-summary-writer, check-error, ",
+            "allow_leaks() names no leak kind; known kinds: behaviour-switch, cached-summary-writer, check-error, ",
         ),
         (pytest.mark.allow_leaks("open-sesame"), "got unknown leak kind 'open-sesame'; known kinds: "),
         (pytest.mark.allow_leaks("EI101", why="x"), "takes leak kinds only, got keyword arguments ['why']"),

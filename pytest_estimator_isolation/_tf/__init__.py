@@ -31,12 +31,14 @@ if TYPE_CHECKING:  # what the names are, for mypy; at run time they are looked u
 
 
 def __getattr__(name: str) -> Any:
-    """A public name of one of this package's modules, imported on first use and kept here."""
+    """A module of this package (``from .._tf import state``), or a public name of one of its modules,
+    imported on first use and kept here."""
     if not name.startswith("_"):
-        for found in pkgutil.iter_modules(__path__):  # noqa: F405 (the package's own __path__)
-            if found.name.startswith("_"):
-                continue
-            module = importlib.import_module(f"{__name__}.{found.name}")
+        modules = [found.name for found in pkgutil.iter_modules(__path__) if not found.name.startswith("_")]  # noqa: F405
+        if name in modules:
+            return importlib.import_module(f"{__name__}.{name}")
+        for module_name in modules:
+            module = importlib.import_module(f"{__name__}.{module_name}")
             if name in vars(module):
                 value = globals()[name] = vars(module)[name]
                 return value

@@ -1,4 +1,5 @@
-"""Process-wide Keras and ``tf.config`` settings, read from loaded modules only."""
+"""Process-wide Keras and ``tf.config`` settings, read from loaded modules only: the EI301 entries of
+:mod:`.entries` (each :class:`Setting` names the setters that change it; see :mod:`.state`)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,10 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from operator import methodcaller
-from types import ModuleType
-from typing import Any, NamedTuple
+from typing import Any
 
-from .. import _imports, problems
-from ._core import _CONTEXT, _wrap, patched
+from .. import problems
+from ._core import _CONTEXT
 from .eager import eager_default
 from .graphs import reset_default_graph
 
@@ -58,6 +57,7 @@ class Setting:
     undo: str
     show: Callable[[Any], str] = repr
     same: Callable[[Any, Any], bool] = _equal
+    setters: tuple[str, ...] = ()  # "module:function" calls that change it (see .state)
 
     def get(self) -> Any:
         return self.bind()()
@@ -98,6 +98,7 @@ def _keras_option(pkg: str, option: str, api: str = "backend") -> Setting:
         lambda: _bind_keras_option(pkg, option, api),
         lambda value: getattr(getattr(_loaded(pkg), api), f"set_{option}")(value),
         f"{pkg}.{api}.set_{option}({{old}})",
+        setters=tuple(f"{name.format(pkg=pkg)}:set_{option}" for name in _KERAS_CONFIG),
     )
 
 
@@ -177,6 +178,12 @@ def _keras_policy(pkg: str) -> Setting:
         f"{pkg}.mixed_precision.set_global_policy({{old}})",
         show=lambda value: repr(_policy_name(pkg, value)),
         same=partial(_same_policy, pkg),
+        setters=(
+            f"{pkg}.src.mixed_precision.policy:set_global_policy",  # Keras 2.13+
+            f"{pkg}.mixed_precision.policy:set_global_policy",  # Keras 2.12
+            f"{pkg}.src.dtype_policies.dtype_policy:set_dtype_policy",  # Keras 3
+            f"{pkg}.src.backend.common.global_state:clear_session",  # Keras 3's resets the policy
+        ),
     )
 
 
@@ -223,6 +230,11 @@ def _keras_learning_phase(pkg: str) -> Setting:
         "pass training= to the layers instead of set_learning_phase (deprecated); "
         f"{pkg}.backend.clear_session() unsets it",
         show=lambda value: repr(value[1]) if value[0] else "unset",
+        setters=tuple(
+            f"{home}:{name}"
+            for home in (f"{pkg}.src.backend", f"{pkg}.backend")
+            for name in ("set_learning_phase", "deprecated_internal_set_learning_phase", "clear_session")
+        ),
     )
 
 
@@ -303,38 +315,14 @@ def _put_numerics(callback: Any) -> None:
         _loaded(_OP_CALLBACKS).add_op_callback(callback.callback)
 
 
-# Two flags TF keeps in C++, read through pybind11 (~4-8 us each with cold caches). Their one setter is the
-# pybind module's enable(), which tensorflow.python.framework.config calls by attribute on every change:
-# wrapped once per process, it counts the changes, and a flag is read again only after one.
+# Two flags TF keeps in C++, read through pybind11 (only when a test called one of their setters).
 _TF32 = "tensorflow.python.util._pywrap_tensor_float_32_execution"
 _DETERMINISM = "tensorflow.python.util._pywrap_determinism"
-_CHANGES = "__estimator_isolation_changes__"
 
 
 def _bind_flag(name: str) -> Reader:
-    module = _loaded(name)
-    is_enabled = module.is_enabled
-    if not patched(module, "enable"):
-        setter = module.enable
-        changes = [0]
-
-        def enable(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return setter(*args, **kwargs)
-            finally:
-                changes[0] += 1
-
-        setattr(enable, _CHANGES, changes)
-        _wrap(module, "enable", enable)
-    counted: list[int] = getattr(module.enable, _CHANGES)
-    seen = [-1, False]  # the count of changes when last read, and the value read
-
-    def read() -> bool:
-        if seen[0] != counted[0]:
-            seen[0], seen[1] = counted[0], bool(is_enabled())
-        return bool(seen[1])
-
-    return read
+    is_enabled = _loaded(name).is_enabled
+    return lambda: bool(is_enabled())
 
 
 def _put_determinism(value: bool) -> None:
@@ -362,6 +350,10 @@ SETTINGS: tuple[Setting, ...] = (
         lambda: _bool(_tf_config().functions_run_eagerly),
         lambda value: _tf_config().run_functions_eagerly(value),
         "tf.config.run_functions_eagerly({old})",
+        setters=(
+            "tensorflow.python.eager.polymorphic_function.eager_function_run:run_functions_eagerly",
+            "tensorflow.python.eager.def_function:run_functions_eagerly",
+        ),
     ),
     Setting(
         "tf.config.optimizer.get_jit()",
@@ -370,6 +362,7 @@ SETTINGS: tuple[Setting, ...] = (
         _put_jit,
         "tf.config.optimizer.set_jit({old})",
         show=lambda value: repr("autoclustering" if value else ""),
+        setters=(f"{_FRAMEWORK_CONFIG}:set_optimizer_jit",),
     ),
     Setting(
         "tf.config.optimizer.get_experimental_options()",
@@ -378,6 +371,7 @@ SETTINGS: tuple[Setting, ...] = (
         _put_options,
         "tf.config.optimizer.set_experimental_options() (an option that was unset cannot be unset again: "
         "set it once for the whole suite, in conftest.py)",
+        setters=(f"{_FRAMEWORK_CONFIG}:set_optimizer_experimental_options",),
     ),
     Setting(
         "tf.config.get_soft_device_placement()",
@@ -387,6 +381,7 @@ SETTINGS: tuple[Setting, ...] = (
         "tf.config.set_soft_device_placement({old})",
         show=lambda value: repr(_soft_placement(value)),
         same=lambda old, new: _soft_placement(old) == _soft_placement(new),
+        setters=(f"{_FRAMEWORK_CONFIG}:set_soft_device_placement",),
     ),
     Setting(
         "tf.config.experimental.tensor_float_32_execution_enabled()",
@@ -394,6 +389,7 @@ SETTINGS: tuple[Setting, ...] = (
         lambda: _bind_flag(_TF32),
         lambda value: _tf_config().experimental.enable_tensor_float_32_execution(value),
         "tf.config.experimental.enable_tensor_float_32_execution({old})",
+        setters=(f"{_FRAMEWORK_CONFIG}:enable_tensor_float_32_execution",),
     ),
     Setting(
         "op determinism (tf.config.experimental.enable_op_determinism())",
@@ -402,6 +398,7 @@ SETTINGS: tuple[Setting, ...] = (
         _put_determinism,
         "tensorflow.python.framework.config.disable_op_determinism() (there is no public undo: enable "
         "determinism once for the whole suite, in conftest.py)",
+        setters=(f"{_FRAMEWORK_CONFIG}:enable_op_determinism", f"{_FRAMEWORK_CONFIG}:disable_op_determinism"),
     ),
     Setting(
         "check numerics (tf.debugging.enable_check_numerics())",
@@ -411,119 +408,9 @@ SETTINGS: tuple[Setting, ...] = (
         "tf.debugging.disable_check_numerics() (or enable_check_numerics())",
         show=lambda value: "enabled" if value is not None else "disabled",
         same=lambda old, new: (old is None) == (new is None),
+        setters=(f"{_NUMERICS}:enable_check_numerics", f"{_NUMERICS}:disable_check_numerics"),
     ),
 )
-
-
-def _renamed(name: str, exc: AttributeError) -> None:
-    problems.report(f"{name} is not checked on this TF/Keras: {exc}")  # say so once, never guess
-
-
-def _importing(name: str) -> bool:
-    """Whether the package is still being imported: its attributes may not exist yet (``import keras``
-    imports TF, whose import hooks read the settings, before Keras 2.12's own ``backend`` exists)."""
-    spec = getattr(sys.modules.get(name.split(".")[0]), "__spec__", None)
-    return bool(getattr(spec, "_initializing", False))
-
-
-class Reading(NamedTuple):
-    """The settings the loaded TF/Keras has, by name, and their values, in the same order. Two readings
-    of the same bound readers share ``names``: comparing them is one tuple comparison."""
-
-    names: tuple[str, ...]
-    values: tuple[Any, ...]
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(zip(self.names, self.values))
-
-
-_call = methodcaller("__call__")
-
-
-def _bind_all() -> tuple[tuple[str, ...], tuple[Reader, ...], bool]:
-    """The names and readers of the settings the loaded TF/Keras has, and whether every other one is
-    Unavailable (an AttributeError may also come from a module still being imported: bind
-    again next time)."""
-    modules = sys.modules
-    names: list[str] = []
-    readers: list[Reader] = []
-    complete = True
-    if "tensorflow" not in modules and "keras" not in modules and "tf_keras" not in modules:
-        return (), (), complete
-    for setting in SETTINGS:
-        if setting.needs in modules:
-            try:
-                readers.append(setting.bind())
-            except Unavailable:
-                continue
-            except AttributeError as exc:
-                if not _importing(setting.needs):
-                    _renamed(setting.name, exc)
-                complete = False
-                continue
-            names.append(setting.name)
-    return tuple(names), tuple(readers), complete
-
-
-# The names and readers, bound when sys.modules held this many modules (-1: bind again). Every reading
-# shares the names tuple, so that comparing two readings compares the names by identity.
-_bound: tuple[int, tuple[str, ...], tuple[Reader, ...]] = (-1, (), ())
-
-
-def read_values() -> Reading:
-    """The value of every setting the loaded TF/Keras has; empty until one is imported. Called around
-    every test, often with cold CPU caches (a lookup in sys.modules alone costs ~1 us): the modules and
-    getters are looked up again only when the number of loaded modules changed."""
-    global _bound
-    count, names, readers = _bound
-    if count != len(sys.modules):
-        count = len(sys.modules)
-        names, readers, complete = _bind_all()
-        _bound = (count if complete else -1, names, readers)
-    try:
-        return Reading(names, tuple(map(_call, readers)))
-    except (Unavailable, AttributeError):
-        return _read_one_by_one(names, readers)
-
-
-def _read_one_by_one(names: tuple[str, ...], readers: tuple[Reader, ...]) -> Reading:
-    """A reader failed (a module half imported or torn down, a TF private renamed): skip it."""
-    kept: list[str] = []
-    values: list[Any] = []
-    for name, read in zip(names, readers):
-        try:
-            values.append(read())
-        except Unavailable:
-            continue
-        except AttributeError as exc:
-            _renamed(name, exc)
-            continue
-        kept.append(name)
-    return Reading(tuple(kept), tuple(values))
-
-
-def read_settings() -> dict[str, Any]:
-    """The value of every setting the loaded TF/Keras has, by name."""
-    return read_values().as_dict()
-
-
-_at_import: dict[str, Any] = {}
-
-
-def _note_settings(_module: ModuleType) -> None:
-    for name, value in read_settings().items():
-        _at_import.setdefault(name, value)
-
-
-def settings_at_import() -> dict[str, Any]:
-    """Each setting's value right after TF/Keras was imported (for a scope that imported it)."""
-    return _at_import
-
-
-def watch_settings() -> None:
-    """Record the settings' values as TF and Keras finish importing (idempotent; imports nothing)."""
-    for name in ("tensorflow", *_KERAS):
-        _imports.when_imported(name, _note_settings)
 
 
 def keras_clear_session() -> None:

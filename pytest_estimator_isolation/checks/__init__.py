@@ -25,7 +25,7 @@ MODULES = (
     "graphs",
     "eager",
     "model_dirs",
-    "global_config",
+    "tf_state",
     "seed",
     "writers",
 )

@@ -1,0 +1,279 @@
+"""EI301 and EI303-EI308: process-wide TF/Keras state a test changed and did not put back.
+
+Every watched state is one entry of :data:`pytest_estimator_isolation._tf.entries.ENTRIES`: the Keras and
+``tf.config`` settings (EI301: ``keras.mixed_precision.set_global_policy("mixed_float16")`` makes every
+later Dense layer compute in float16), ``tf.summary``'s default writer, step and ``record_if`` (EI304),
+scopes entered and never exited (EI305), the TF1/TF2 behaviour switches (EI306), Keras' custom objects
+and absl flag values (EI307), and what TF cannot undo in-process (EI308). Nothing is read around a clean
+test: the entries' setters record, as they run inside a test, the value before the change (see
+:mod:`pytest_estimator_isolation._tf.state`); this check re-reads those entries only. ``TF_CONFIG`` (EI303)
+is compared directly, one ``os.environ`` lookup.
+
+A setter called outside any test (at import, in conftest.py, in a session fixture) sets the suite's
+baseline. When TF/Keras is first imported inside a test, the value before the first change is the value
+right after the import.
+
+A leak left in place (warn mode, an allowed kind) is not blamed again on the scope that puts the state
+back to what the leak replaced (Keras' own ``TestCase.setUp()`` resets the dtype policy; many tests set
+the default ``image_data_format`` they need). A wider-scoped fixture is judged on what its own setup and
+teardown changed, not on what the tests inside it did.
+
+Undo never makes things worse: open scopes are exited newest first, then values are put back in the
+table's order (a default summary writer is unset, never closed: the writers check closes what it owns,
+after this check, so never a default writer); asynchronous execution waits for pending ops before it is
+switched back. An undo that fails is reported on the test (a problem), and the next test is still judged.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .. import _tf, problems
+from ..calls import check_hook
+from ..leaks import Leak, LeakKind
+from ..scopes import Scope
+from . import Run
+
+if TYPE_CHECKING:  # at run time through _tf, imported when the check is made (after TF), not with its kinds
+    from .._tf import state
+
+GLOBAL_CONFIG = LeakKind(
+    code="EI301",
+    name="global-config",
+    meaning="a global TensorFlow/Keras setting was changed and not restored (later tests run with it)",
+    fix="save the old value and set it back in a try/finally or in a fixture's teardown (as monkeypatch "
+    "does), or set it once for the whole suite in conftest.py",
+    symptoms=("float16", "float64"),
+    compared=True,
+)
+ENVIRONMENT = LeakKind(
+    code="EI303",
+    name="environment",
+    meaning="an environment variable TensorFlow reads at call time (TF_CONFIG) was set or changed and not "
+    "restored: every later RunConfig() / cluster resolver reads it (an Estimator becomes a worker in a cluster)",
+    fix="`monkeypatch.setenv('TF_CONFIG', ...)` (or `monkeypatch.delenv`), which puts it back after the test",
+    symptoms=("TF_CONFIG", "cluster", "task_type", "worker"),
+    compared=True,
+)
+SUMMARY_STATE = LeakKind(
+    code="EI304",
+    name="summary-state",
+    meaning="tf.summary state was left set: a default writer (writer.set_as_default()), the default step "
+    "(tf.summary.experimental.set_step) or tf.summary.record_if(...) left entered; later summaries go there",
+    fix="`with writer.as_default(step):` and `with tf.summary.record_if(...):`, or set_step(None) in a try/finally",
+    symptoms=("summary", "Resource", "does not exist", "step"),
+    compared=True,
+)
+OPEN_SCOPE = LeakKind(
+    code="EI305",
+    name="open-scope",
+    meaning="a scope was entered and never exited (tf.name_scope, tf.device, a tf.distribute strategy's "
+    "scope(), tf.distribute.experimental_set_strategy): later tests build inside it",
+    fix="use a `with` block so the scope is always exited; experimental_set_strategy(None) in a finally",
+    symptoms=("name_scope", "device", "strategy", "Mixing different tf.distribute.Strategy objects"),
+    compared=True,
+)
+BEHAVIOUR_SWITCH = LeakKind(
+    code="EI306",
+    name="behaviour-switch",
+    meaning="a TF1/TF2 behaviour switch was flipped and left so (disable_v2_behavior, disable_tensor_equality, "
+    "disable_v2_tensorshape, disable_control_flow_v2, disable_resource_variables, NumPy behaviour, "
+    "asynchronous execution, log_device_placement): every later test runs with it",
+    fix="flip it once for the whole suite in conftest.py, or put it back in a try/finally or a fixture's teardown",
+    symptoms=("Tensor is unhashable", "TensorShape", "Dimension", "RefVariable", "has no attribute 'T'", "cond"),
+    compared=True,
+)
+REGISTRY = LeakKind(
+    code="EI307",
+    name="registry",
+    meaning="a process-wide registry was changed and not restored: Keras custom objects (get_custom_objects(), "
+    "a custom_object_scope left entered) or absl / tf.compat.v1.flags flag values",
+    fix="`with keras.utils.custom_object_scope(...):`; for flags, absl.testing.flagsaver "
+    "(`@flagsaver.flagsaver` or `with flagsaver.flagsaver(name=value):`) or monkeypatch.setattr(FLAGS, ...)",
+    symptoms=("Unknown layer", "Unknown object", "custom_objects", "flag"),
+    compared=True,
+)
+IRREVERSIBLE = LeakKind(
+    code="EI308",
+    name="irreversible-state",
+    meaning="the test changed process-wide state TensorFlow cannot undo in-process (tf.data debug mode, a "
+    "started tf.distribute.Server, visible devices, memory growth, thread pools): every later test in this "
+    "process runs with it",
+    fix="run that test in a process of its own: a separate pytest invocation (`pytest path::test`), or "
+    "pytest-forked's @pytest.mark.forked on pytest 8 (pytest-forked 1.7.5 fails every test on pytest 9.2)",
+    cleanable=False,
+    compared=True,
+)
+
+KINDS = (GLOBAL_CONFIG, ENVIRONMENT, SUMMARY_STATE, OPEN_SCOPE, BEHAVIOUR_SWITCH, REGISTRY, IRREVERSIBLE)
+_BY_NAME = {kind.name: kind for kind in KINDS}
+
+_ENV = ("TF_CONFIG",)  # read by TF at call time (RunConfig(), cluster resolvers); see _tf.entries
+_SEEN = pytest.StashKey[tuple[Any, ...]]()
+
+# os.environ.get() of a missing variable costs ~1.5 us (a KeyError raised and caught inside Mapping.get):
+# the mapping's own dict, keyed as os.environ keys it, is read instead (~0.1 us), as os.environ itself does.
+_DATA: Any = getattr(os.environ, "_data", None)
+_encode: Any = getattr(os.environ, "encodekey", None)
+_KEYS = tuple(map(_encode, _ENV)) if _DATA is not None and _encode is not None else ()
+
+
+def _env() -> tuple[Any, ...]:
+    """The watched variables' values, compared as os.environ stores them (bytes on POSIX)."""
+    if _KEYS:
+        return tuple(map(_DATA.get, _KEYS))
+    return tuple(map(os.environ.get, _ENV))
+
+
+def _decoded(value: Any) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode(sys.getfilesystemencoding(), "surrogateescape")  # as os.environ decodes
+    return value  # type: ignore[no-any-return]
+
+
+def _shown(value: Any) -> str:
+    return "unset" if value is None else repr(_decoded(value))
+
+
+class TFStateCheck:
+    name = "estimator_isolation.tf_state"
+
+    def __init__(self) -> None:
+        _tf.state.install()
+        self._env_at_import = _env()
+        self._replaced: dict[Any, Any] = {}  # by entry or variable: the value a leak left in place replaced
+
+    @check_hook()
+    def pytest_estimator_isolation_snapshot(self, scope: Scope) -> None:
+        scope.stash[_SEEN] = _env()
+
+    @check_hook()
+    def pytest_estimator_isolation_find_leaks(self, scope: Scope) -> Sequence[Leak]:
+        stash = scope.stash
+        seen = stash.get(_SEEN, None)
+        touched = stash.get(_tf.state.TOUCHED, None)
+        if touched is None and (seen is None or seen == _env()):
+            return []
+        when = (
+            f"before the {scope.kind}"
+            if seen is not None
+            else f"when TensorFlow/Keras was imported in this {scope.kind}"
+        )
+        leaks = self._environment(scope, self._env_at_import if seen is None else seen, when)
+        if touched:
+            del stash[_tf.state.TOUCHED]  # judged once (a fixture failing in setup is judged at once)
+            for entry, change in touched.items():
+                leaks.extend(self._entry(scope, entry, change, when))
+        return leaks
+
+    def _environment(self, scope: Scope, before: tuple[str | None, ...], when: str) -> list[Leak]:
+        leaks = []
+        for name, old, new in zip(_ENV, before, _env()):
+            if old == new or self._put_back(name, old, new):
+                continue
+            what = f"os.environ[{name!r}] is {_shown(new)}, was {_shown(old)} {when}"
+            leaks.append(Leak(ENVIRONMENT, scope.owner, what, handle=("env", name, _decoded(old))))
+        return leaks
+
+    def _put_back(self, key: Any, old: Any, new: Any, same: Any = None) -> bool:
+        """``new`` is what an earlier leak, left in place, replaced: this scope put it back."""
+        if key not in self._replaced:
+            self._replaced[key] = old
+            return False
+        replaced = self._replaced[key]
+        if same(replaced, new) if same is not None else replaced == new:
+            del self._replaced[key]
+            return True
+        return False
+
+    def _entry(self, scope: Scope, entry: state.Entry, change: state.Change, when: str) -> list[Leak]:
+        try:
+            now = entry.read()
+        except Exception:  # no longer readable (a module torn down): nothing to compare
+            return []
+        old = change.before
+        if entry.same(old, now):
+            return []
+        if entry.contexts:
+            return [
+                Leak(
+                    _BY_NAME[entry.kind],
+                    scope.owner,
+                    f"{entry.name} entered and never exited; {entry.undo}",
+                    o.stack[0] if o.stack else None,
+                    o.stack,
+                    subject=entry.name,
+                    handle=("context", entry, o),
+                )
+                for o in now
+                if o not in old
+            ]
+        if self._put_back(entry, old, now, entry.same):
+            return []
+        shown = entry.show(old)
+        detail = _tf.entries.DETAILS.get(entry)
+        if detail is not None:  # a registry: what in it changed
+            what = f"{entry.name} changed {when}: {detail(old, now)}; {entry.undo.format(old=shown)}"
+        elif entry.put is None:
+            what = (
+                f"{entry.name}: {entry.show(now)}, was {shown} {when}; TensorFlow cannot undo this in-process, "
+                "every later test in this process runs with it"
+            )
+        else:
+            what = f"{entry.name} is {entry.show(now)}, was {shown} {when}; {entry.undo.format(old=shown)}"
+        stack = change.stack
+        kind = _BY_NAME[entry.kind]
+        return [Leak(kind, scope.owner, what, stack[0] if stack else None, stack, handle=("value", entry, old))]
+
+    @check_hook(tryfirst=True)  # tryfirst: a default writer is unset before the writers check closes it
+    def pytest_estimator_isolation_cleanup(self, leaks: Sequence[Leak]) -> None:
+        contexts = [leak.handle[2] for leak in leaks if leak.handle[0] == "context"]
+        if contexts:
+            _tf.state.exit_opened(contexts)
+        with _tf.state.quiet():
+            for leak in leaks:
+                what, entry, old = leak.handle
+                try:
+                    if what == "env":
+                        if old is None:
+                            os.environ.pop(entry, None)
+                        else:
+                            os.environ[entry] = old
+                    elif what == "value" and entry.put is not None:
+                        entry.put(old)
+                    else:
+                        continue
+                except Exception as exc:
+                    problems.report(f"could not undo {getattr(entry, 'name', entry)}: {exc!r}")
+                    continue
+                key = entry
+                if key in self._replaced:
+                    del self._replaced[key]  # every leak of it is undone
+
+    @check_hook()
+    def pytest_estimator_isolation_still_in_place(self, leak: Leak) -> bool | None:
+        if leak.kind not in KINDS:
+            return None
+        what: str
+        entry: Any
+        what, entry, old = leak.handle
+        try:
+            if what == "env":
+                return bool(os.environ.get(entry) != old)  # old: decoded
+            if what == "context":
+                return bool(old in _tf.state.opened(entry.name))
+            return not entry.same(old, entry.read())
+        except Exception:
+            return None
+
+
+__all__ = ["KINDS", "TFStateCheck"]
+
+
+def make(run: Run) -> TFStateCheck:
+    return TFStateCheck()
