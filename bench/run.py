@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from probes import PATCH_ROUNDS, ROOT, patch_overhead, plugin_fingerprint, plugin_revision, probe, tf_version
-from runner import FLOORS, NO_PLUGIN, STRICT, Row, environment, run_row
+from runner import FLOORS, NO_PLUGIN, SETTINGS_ONLY, STRICT, Row, environment, run_row
 from suites import write_memory_suite, write_no_tf_suite, write_tf_suite
 from table import report
 
@@ -113,6 +113,7 @@ def main() -> int:
                 counts=counts,
             ),
             *(Row("tf", label, "main", py, STRICT, extra_env={"BENCH_CHECKS": value}) for label, value, _ in FLOORS),
+            Row("tf", SETTINGS_ONLY, "main", py, STRICT, extra_env={"BENCH_ENTRIES": "settings"}),
             Row("memory", "off", "main", py, memory=True),
             Row("memory", "strict", "main", py, STRICT, memory=True),
         ]

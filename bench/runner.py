@@ -24,6 +24,10 @@ STRICT = ("--estimator-isolation=strict", f"--estimator-isolation-report={REPORT
 # The floor rows: strict with the built-in checks swapped for as many no-op checks, or for none (the
 # suite's conftest does it, BENCH_CHECKS): what the per-test hooks cost before any check does any work.
 FLOORS = (("strict, no-op checks", "noop", "as many no-op checks"), ("strict, no checks", "none", "no checks"))
+# The watched-state row (issue 23): strict with the table of watched TF state cut down to the EI301 settings
+# (the suite's conftest does it, BENCH_ENTRIES): beside the strict row, what watching every entry costs a
+# clean test (it must not grow with the number of entries).
+SETTINGS_ONLY = "strict, only the EI301 settings watched"
 
 NAN = float("nan")
 METRICS = ("wall", "cpu", "loop")  # wall and CPU seconds of the run; seconds in pytest's test loop

@@ -72,6 +72,10 @@ def pytest_configure(config):
     if not config.pluginmanager.has_plugin("estimator_isolation"):
         from pytest_estimator_isolation import fixtures
         config.pluginmanager.register(fixtures, "bench-fixtures")
+    elif os.environ.get("BENCH_ENTRIES") == "settings":
+        # The watched-state row: only the EI301 settings watched (before the tests import TF).
+        from pytest_estimator_isolation._tf import entries
+        entries.ENTRIES = tuple(entry for entry in entries.ENTRIES if entry.kind == "global-config")
 
 
 def rss_mb(field):
@@ -113,7 +117,7 @@ def pytest_collection_finish(session):
         return
     from pytest_estimator_isolation.checks import MODULES
 
-    builtin = [f"estimator_isolation.{module}" for module in MODULES if manager.has_plugin(f"estimator_isolation.{module}")]
+    builtin = [name for name in (f"estimator_isolation.{module}" for module in MODULES) if manager.has_plugin(name)]
     for name in builtin:
         manager.unregister(name=name)
     for i in range(len(builtin) if wanted == "noop" else 0):
