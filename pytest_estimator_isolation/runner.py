@@ -15,6 +15,7 @@ Registered only when some test is checked; the checks are judged only once some 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -208,19 +209,22 @@ class Runner:
         current = scopes.current()
         if current is not None:
             self.checks.snapshot(current)
-        fixturedef.addfinalizer(self._before_fixture_teardown)
+        fixturedef.addfinalizer(functools.partial(self._before_fixture_teardown, fixture))
 
-    def _before_fixture_teardown(self) -> None:
+    def _before_fixture_teardown(self, fixture: ScopedFixture) -> None:
         # Runs before the fixture's own teardown code (finalizers run last-in, first-out), so the test
         # is judged on what it did, not on what the fixture's teardown undoes. A parametrized fixture
-        # switching params is torn down in the next test's setup: that test has not run yet.
+        # switching params is torn down in the next test's setup: that test has not run yet. What the
+        # fixture's teardown does from here on is its own again.
         test = self.test
         if test is not None and test.tearing_down:
             self._judge_test(test)
+        scopes.push(fixture.scope)
 
     def fixture_torn_down(self, fixturedef: pytest.FixtureDef[Any]) -> None:
         fixture = self._fixtures.pop(id(fixturedef), None)
         if fixture is not None:
+            scopes.pop(fixture.scope)
             self._record(self._judge(fixture.scope, fixture.policy, fixture.carried))
             if self.test is not None and fixture.policy.mode != "off":
                 self.test.fixtures.append(fixture.scope.owner)

@@ -255,3 +255,38 @@ def test_threads_set_before_tf_starts_cannot_be_undone(pytester, run):
             "*fix: run that test in a process of its own: a separate pytest invocation*pytest-forked*pytest 8*",
         ]
     )
+
+
+def test_a_scoped_fixtures_teardown_is_its_own(pytester, run):
+    """What a module fixture's teardown changes and leaves is that fixture's leak, not the suite's baseline."""
+    pytester.makepyfile(
+        test_a="""
+        import pytest
+        import tensorflow as tf
+
+        @pytest.fixture(scope="module")
+        def careless():
+            yield
+            tf.keras.backend.set_floatx("float64")
+
+        @pytest.fixture(scope="module")
+        def careful():
+            old = tf.keras.backend.floatx()
+            tf.keras.backend.set_floatx("float16")
+            yield
+            tf.keras.backend.set_floatx(old)
+
+        def test_uses(careless, careful):
+            assert tf.keras.backend.floatx() == "float16"
+        """,
+        test_b="""
+        import tensorflow as tf
+
+        def test_victim():
+            assert tf.keras.backend.floatx() == "float32"
+        """,
+    )
+    result = run("--estimator-isolation", "-p", "no:randomly")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*fixture 'careless' (module scope*leaked TensorFlow state*EI301 global-config*"])
+    result.stdout.no_fnmatch_line("*fixture 'careful'*leaked*")

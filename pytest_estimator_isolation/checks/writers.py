@@ -6,7 +6,8 @@ directory for the life of the process: a long Estimator suite runs out of file d
 open files") and piles up threads.
 
 - EI401: a writer the test opened and left open: its leak, closed in strict mode (unset first if it is the
-  default ``tf.summary`` writer); or one it closed while it is still the default writer: unset.
+  default ``tf.summary`` writer). A writer left as the default writer, open or closed, is also EI304
+  ``summary-state`` (checks/tf_state.py, which unsets it before this check closes anything).
 - EI402: writers TF cached for the test: not its fault, so never a failure; closed after the test in strict
   and warn mode (``info`` severity, counted as ``tidied``).
 - EI403: a TF thread (queue runner, coordinator, ...) started by the test and still running after it.
@@ -235,7 +236,7 @@ class WritersCheck:
     def pytest_estimator_isolation_still_in_place(self, leak: Leak) -> bool | None:
         if leak.kind is not OPEN_WRITER:
             return None
-        return any(not _tf.writer_closed(writer) or _tf.is_default_writer(writer) for writer, _api in leak.handle)
+        return any(not _tf.writer_closed(writer) for writer, _api in leak.handle)
 
 
 def _writer_leaks(scope: Scope, records: list[_Writer]) -> tuple[list[Leak], set[threading.Thread]]:
@@ -260,15 +261,7 @@ def _writer_leaks(scope: Scope, records: list[_Writer]) -> tuple[list[Leak], set
             for key, count in by[1].items():
                 freed[key] = freed.get(key, 0) + count
             continue
-        default = record.api == _tf.V2 and _tf.is_default_writer(writer)
-        if _tf.writer_closed(writer):
-            if default:  # every later tf.summary call writes to the closed resource: NotFoundError
-                what = (
-                    f"{record.api} on {record.logdir} was closed but is still the default summary writer "
-                    "(set_as_default()): every later tf.summary call fails with NotFoundError"
-                )
-                where = record.stack[0] if record.stack else None
-                leaks.append(Leak(OPEN_WRITER, scope.owner, what, where, record.stack, handle=[(writer, record.api)]))
+        if _tf.writer_closed(writer):  # still the default writer: that is EI304's (checks/tf_state.py)
             continue
         if id(writer) in cached:
             tidy.append((writer, record.api))
@@ -278,8 +271,6 @@ def _writer_leaks(scope: Scope, records: list[_Writer]) -> tuple[list[Leak], set
         what = f"{record.api} on {record.logdir} is still open (it holds {holds})"
         if record.supervisor:
             what += "; it is a tf.compat.v1.train.Supervisor's summary writer: call sv.stop()"
-        if default:
-            what += " and is still the default summary writer (set_as_default()): later tf.summary calls write to it"
         where = record.stack[0] if record.stack else None
         leaks.append(Leak(OPEN_WRITER, scope.owner, what, where, record.stack, handle=[(writer, record.api)]))
     if tidy_dirs:
