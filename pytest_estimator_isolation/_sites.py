@@ -19,8 +19,12 @@ _LIBRARY_MARKERS = (
     f"{os.sep}pytest{os.sep}",
     f"{os.sep}runpy.py",
     f"{os.sep}pluggy{os.sep}",
+    f"{os.sep}pytest_forked{os.sep}",  # test runners around the test, like pytest's own frames
+    f"{os.sep}xdist{os.sep}",
+    f"{os.sep}execnet{os.sep}",
     f"{os.sep}contextlib.py",
     "<frozen ",
+    "<string>",  # code run by exec (execnet starts xdist workers so): no file to point at
 )
 _stdlib = sysconfig.get_paths().get("stdlib", "\0")
 
