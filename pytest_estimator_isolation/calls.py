@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from . import _imports, _sites, problems
+from . import _imports, problems
 from .leaks import CHECK_ERROR, Leak, LeakKind, Site
 from .scopes import Scope
 
@@ -54,6 +54,8 @@ class Crash:
 
     def leak(self, owner: str) -> Leak:
         """The ``EI900`` finding: its stack is the crash's traceback, innermost frame first."""
+        from . import _sites  # only on a crash: it reads sysconfig, which start-up need not pay for
+
         frames = traceback.extract_tb(self.exc.__traceback__)
         stack = tuple(
             Site(_sites.relative(frame.filename), frame.lineno or 0, frame.name)
