@@ -75,7 +75,8 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 def check_hook(*, tryfirst: bool = False, trylast: bool = False) -> Callable[[_F], _F]:
     """``@pytest.hookimpl`` for a check's hook method, with the check's crashes kept to itself (see the
-    module docstring). The check names itself with a ``name`` attribute (its plugin name)."""
+    module docstring). The check names itself with a ``name`` attribute (its plugin name; else its class
+    name)."""
 
     def decorate(method: _F) -> _F:
         hook = method.__name__
@@ -85,7 +86,7 @@ def check_hook(*, tryfirst: bool = False, trylast: bool = False) -> Callable[[_F
         @functools.wraps(method)
         def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
             start = now()
-            name: str = self.name
+            name: str = getattr(self, "name", None) or type(self).__name__
             try:
                 if is_find:
                     return _find_once(self, name, method, *args, **kwargs)

@@ -170,3 +170,16 @@ def test_the_gate_writes_only_after_a_run_that_checked_something(tmp_path):
     assert gate.note == f"baseline written to {path} (2 entries), 1 kept for tests this run did not check"
     gate.update([leak], {"t::a"}, pytest.ExitCode.TESTS_FAILED)
     assert gate.note == f"baseline {path} is up to date (2 entries), 1 kept for tests this run did not check"
+
+
+def test_a_decorated_check_without_a_name_is_named_by_its_class(pytester, items):
+    class Nameless:
+        @check_hook()
+        def pytest_estimator_isolation_find_leaks(self, scope):
+            raise KeyError("moved")
+
+    runner, _ = make(pytester)
+    runner.checks._pm.register(Nameless(), "nameless")
+    _, test = run_one(runner, items[1])
+    [finding] = test.findings
+    assert finding.what.startswith("check 'Nameless' crashed in find_leaks")
