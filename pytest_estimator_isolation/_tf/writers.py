@@ -188,12 +188,6 @@ def _summary_state() -> Any:
     return getattr(_module(_SUMMARY_V2), "_summary_state", None)
 
 
-def is_default_writer(writer: Any) -> bool:
-    """Whether ``writer`` is this thread's default ``tf.summary`` writer."""
-    state = _summary_state()
-    return state is not None and getattr(state, "writer", None) is writer
-
-
 def unset_default_writers(writers: Iterable[Any]) -> None:
     """If the default ``tf.summary`` writer is one of ``writers``, put back the one it replaced (or None
     when that one is gone, closed, or also among ``writers``)."""
