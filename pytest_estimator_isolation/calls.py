@@ -123,6 +123,7 @@ class Checks:
         self._pm = pluginmanager
         self._hook = pluginmanager.hook
         self._owners: dict[str, str] = {}  # kind name -> the check that declares it
+        self._kept = False  # some scope's stash holds crashes from its snapshot (looked up only then)
 
     @property
     def seconds(self) -> dict[str, float]:
@@ -189,13 +190,14 @@ class Checks:
         self._call(SNAPSHOT, scope=scope)
         if _crashed:  # found at its find_leaks, with whatever that finds
             scope.stash.setdefault(_CRASHES, []).extend(crash.leak(scope.owner) for crash in take_crashes())
+            self._kept = True
 
     def find_leaks(self, scope: Scope) -> list[Leak]:
         groups: list[Sequence[Leak]] = self._call(FIND_LEAKS, scope=scope) or []
         leaks = [leak for group in groups if group for leak in group]
         if _crashed:
             leaks.extend(crash.leak(scope.owner) for crash in take_crashes())
-        crashed = scope.stash.get(_CRASHES, None)
+        crashed = scope.stash.get(_CRASHES, None) if self._kept else None
         if crashed:
             del scope.stash[_CRASHES]
             leaks[:0] = crashed
