@@ -6,9 +6,22 @@ Checks that record resources as they are created (sessions, Estimator calls) fil
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeVar
 
 import pytest
+
+_T = TypeVar("_T")
+_D = TypeVar("_D")
+
+
+class _Stash(pytest.Stash):
+    """A :class:`pytest.Stash` whose ``get`` looks before it reads: pytest's raises and catches a
+    ``KeyError`` for a missing key, and the checks ask around every test for keys a clean test never set."""
+
+    __slots__ = ()
+
+    def get(self, key: pytest.StashKey[_T], default: _D) -> _T | _D:
+        return self[key] if key in self else default
 
 
 class Scope:
@@ -24,7 +37,7 @@ class Scope:
     ) -> None:
         self.owner = owner
         self.kind = kind
-        self.stash = pytest.Stash()
+        self.stash: pytest.Stash = _Stash()
         self.item = item
         self._cls = cls
         self._looked_up = item is None  # the test's class is looked up only if asked (pytest walks its parents)
