@@ -26,7 +26,7 @@ import json, random, statistics, sys, time
 ROUNDS = int(sys.argv[1])
 import tensorflow as tf
 from pytest_estimator_isolation import _tf, scopes
-from pytest_estimator_isolation.checks import Run, builtin
+from pytest_estimator_isolation.checks import RunInfo, builtin
 
 def graph(i):
     with tf.Graph().as_default():
@@ -52,7 +52,7 @@ def timed(body, i):
     return spent
 
 _tf.install()
-checks = builtin(Run(temp_roots=["/tmp"], rootdir="."))
+checks = builtin(RunInfo(rootdir="."))
 patches = []
 for module in list(sys.modules.values()):
     names = getattr(module, "__dict__", None)

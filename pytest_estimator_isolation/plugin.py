@@ -17,12 +17,9 @@ The per-test line, in the order pytest runs it:
 from __future__ import annotations
 
 import importlib
-import os
 import sys
-import tempfile
 import warnings
 from collections.abc import Generator
-from pathlib import Path
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +43,6 @@ BASELINE = pytest.StashKey["Baseline | None"]()
 _WORKER_USAGE_ERROR = pytest.StashKey[str]()  # in the xdist controller: a worker's usage error
 USAGE_KEY = "estimator_isolation_usage_error"  # in xdist's workeroutput
 
-REGISTRY_NAME = "estimator-isolation-model-dirs.jsonl"
 _PREFIX = "estimator_isolation."  # every plugin object this plugin registers is named with it
 _JUDGING = _PREFIX + "judging"
 
@@ -137,31 +133,14 @@ def _start_judging(config: pytest.Config) -> None:
 
 def _register_checks(config: pytest.Config) -> None:
     from . import _tf
-    from .checks import Run, builtin
+    from .checks import RunInfo, builtin
 
     _start_judging(config)  # first: a problem instrumenting TF below is delivered on the running test
     _tf.install()
-    roots, registry, worker = _temp_roots(config)
-    run = Run(roots, registry, worker, str(config.rootpath), config.stash[SETTINGS].all_threads)
-    for check in builtin(run):
+    for check in builtin(RunInfo.of(config, config.stash[SETTINGS].all_threads)):
         name: str = getattr(check, "name")  # noqa: B009 (every built-in check names itself)
         if not config.pluginmanager.has_plugin(name):
             config.pluginmanager.register(check, name)
-
-
-def _temp_roots(config: pytest.Config) -> tuple[list[str], Path | None, str]:
-    """Where this run's temporary directories live, the model_dir registry xdist workers share, and
-    this worker's id. pytest-xdist gives each worker ``--basetemp=<root>/popen-gwN``."""
-    basetemp = config.getoption("basetemp", None)
-    workerinput: Any = getattr(config, "workerinput", None)
-    root = None
-    if basetemp:
-        root = Path(basetemp).parent if workerinput is not None else Path(basetemp)
-    roots = [r for r in (tempfile.gettempdir(), os.environ.get("PYTEST_DEBUG_TEMPROOT"), root) if r]
-    if workerinput is None:
-        return [str(r) for r in roots], None, ""
-    registry = root / REGISTRY_NAME if root is not None else None
-    return [str(r) for r in roots], registry, str(workerinput.get("workerid", ""))
 
 
 def _seconds(config: pytest.Config) -> dict[str, float]:

@@ -14,7 +14,7 @@ import importlib
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -31,19 +31,27 @@ MODULES = (
 )
 
 
-class Run(NamedTuple):
-    """What the checks need to know about this run.
+class RunInfo(NamedTuple):
+    """What the checks may know about this run, as pytest gives it (a check derives the rest itself).
 
-    ``temp_roots``: where pytest and the system keep temporary directories (a dir outside them
-    persists); ``registry``: the file xdist workers share to know who trained a dir first (None: this
-    process only); ``worker``: this xdist worker's id ("" without xdist); ``rootdir``: what a dir outside
-    the temp roots is named relative to; ``all_threads``: report any thread a test leaves running."""
+    ``rootdir``: pytest's rootdir; ``basetemp``: the ``--basetemp`` this run was given (under xdist: the
+    root the workers' ``popen-gwN`` basetemps share), None when pytest picks its own; ``worker``: this
+    xdist worker's id ("" without xdist); ``all_threads``: report any thread a test leaves running."""
 
-    temp_roots: Sequence[str] = ()
-    registry: Path | None = None
-    worker: str = ""
     rootdir: str = ""
+    basetemp: Path | None = None
+    worker: str = ""
     all_threads: bool = False
+
+    @classmethod
+    def of(cls, config: pytest.Config, all_threads: bool = False) -> RunInfo:
+        basetemp = config.getoption("basetemp", None)
+        workerinput: Any = getattr(config, "workerinput", None)
+        root = None
+        if basetemp:  # pytest-xdist gives each worker --basetemp=<root>/popen-gwN
+            root = Path(basetemp).parent if workerinput is not None else Path(basetemp)
+        worker = str(workerinput.get("workerid", "")) if workerinput is not None else ""
+        return cls(str(config.rootpath), root, worker, all_threads)
 
 
 def _modules() -> list[ModuleType]:
@@ -58,7 +66,7 @@ def kinds() -> tuple[LeakKind, ...]:
     return tuple(sorted(found, key=lambda kind: kind.code))
 
 
-def builtin(run: Run) -> list[object]:
+def builtin(run: RunInfo) -> list[object]:
     """One check per module, in registration order."""
     return [module.make(run) for module in _modules()]
 

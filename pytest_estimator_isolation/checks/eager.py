@@ -11,7 +11,7 @@ from .. import _tf
 from ..calls import check_hook
 from ..leaks import Leak, LeakKind
 from ..scopes import Scope
-from . import Run
+from . import RunInfo
 
 EAGER_MODE = LeakKind(
     code="EI105",
@@ -68,5 +68,5 @@ class EagerCheck:
         return bool(_tf.eager_default() != leak.handle)
 
 
-def make(run: Run) -> EagerCheck:
+def make(run: RunInfo) -> EagerCheck:
     return EagerCheck()

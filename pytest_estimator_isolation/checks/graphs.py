@@ -16,7 +16,7 @@ from .. import _tf
 from ..calls import check_hook
 from ..leaks import Leak, LeakKind
 from ..scopes import Scope
-from . import Run
+from . import RunInfo
 
 GRAPH_OPS = LeakKind(
     code="EI102",
@@ -164,5 +164,5 @@ def _default_graph(scope: Scope, before: _tf.GraphState, after: _tf.GraphState) 
     return leaks
 
 
-def make(run: Run) -> GraphsCheck:
+def make(run: RunInfo) -> GraphsCheck:
     return GraphsCheck()

@@ -13,6 +13,7 @@ import itertools
 import json
 import os
 import re
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from .. import _sites, _tf, problems, scopes
 from ..calls import check_hook
 from ..leaks import Leak, LeakKind, Site
 from ..scopes import Scope
-from . import Run
+from . import RunInfo
 
 _WRONG_CHECKPOINT = ("Restoring from checkpoint failed", "not found in checkpoint", "do not have the same shape")
 
@@ -272,5 +273,16 @@ class ModelDirsCheck:
         return leaks
 
 
-def make(run: Run) -> ModelDirsCheck:
-    return ModelDirsCheck(run.temp_roots, run.registry, run.worker, run.rootdir)
+REGISTRY_NAME = "estimator-isolation-model-dirs.jsonl"
+
+
+def temp_roots(run: RunInfo) -> list[str]:
+    """Where this run's temporary directories live: the system's, pytest's debug root, the basetemp."""
+    roots = (tempfile.gettempdir(), os.environ.get("PYTEST_DEBUG_TEMPROOT"), run.basetemp)
+    return [str(root) for root in roots if root]
+
+
+def make(run: RunInfo) -> ModelDirsCheck:
+    # Under xdist, the workers share one registry file in the run's basetemp root.
+    registry = run.basetemp / REGISTRY_NAME if run.worker and run.basetemp is not None else None
+    return ModelDirsCheck(temp_roots(run), registry, run.worker, run.rootdir)

@@ -16,7 +16,7 @@ from .. import _tf, seeding
 from ..calls import check_hook
 from ..leaks import Leak, LeakKind
 from ..scopes import Scope
-from . import Run
+from . import RunInfo
 
 GLOBAL_SEED = LeakKind(
     code="EI302",
@@ -59,5 +59,5 @@ class SeedCheck:
             _tf.set_global_seed(leak.handle)
 
 
-def make(run: Run) -> SeedCheck:
+def make(run: RunInfo) -> SeedCheck:
     return SeedCheck()

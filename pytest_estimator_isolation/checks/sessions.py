@@ -26,7 +26,7 @@ from .. import _sites, _tf, scopes
 from ..calls import check_hook
 from ..leaks import Leak, LeakKind, Site
 from ..scopes import Scope
-from . import Run
+from . import RunInfo
 
 OPEN_SESSION = LeakKind(
     code="EI101",
@@ -242,5 +242,5 @@ def _still_registered(scope: Scope, closed: list[tuple[weakref.ReferenceType[Any
     return leaks
 
 
-def make(run: Run) -> SessionsCheck:
+def make(run: RunInfo) -> SessionsCheck:
     return SessionsCheck()

@@ -37,7 +37,7 @@ from .. import _tf, problems
 from ..calls import check_hook
 from ..leaks import Leak, LeakKind
 from ..scopes import Scope
-from . import Run
+from . import RunInfo
 
 if TYPE_CHECKING:  # at run time through _tf, imported when the check is made (after TF), not with its kinds
     from .._tf import state
@@ -275,5 +275,5 @@ class TFStateCheck:
 __all__ = ["KINDS", "TFStateCheck"]
 
 
-def make(run: Run) -> TFStateCheck:
+def make(run: RunInfo) -> TFStateCheck:
     return TFStateCheck()

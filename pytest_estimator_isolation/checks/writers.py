@@ -36,7 +36,7 @@ from .. import _sites, _tf, scopes
 from ..calls import check_hook
 from ..leaks import Leak, LeakKind, Site
 from ..scopes import Scope
-from . import Run
+from . import RunInfo
 
 OPEN_WRITER = LeakKind(
     code="EI401",
@@ -279,5 +279,5 @@ def _writer_leaks(scope: Scope, records: list[_Writer]) -> tuple[list[Leak], set
     return leaks, owned
 
 
-def make(run: Run) -> WritersCheck:
+def make(run: RunInfo) -> WritersCheck:
     return WritersCheck(run.all_threads)
