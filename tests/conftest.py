@@ -7,9 +7,19 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import pytest
 from helpers import NEEDS, QUIET
+
+import pytest_estimator_isolation
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+if not Path(pytest_estimator_isolation.__file__).resolve().is_relative_to(CHECKOUT):
+    raise pytest.UsageError(
+        f"these tests would test {pytest_estimator_isolation.__file__}, not the checkout {CHECKOUT}: run them "
+        "from the checkout's root (python -m pytest), or put it first on PYTHONPATH"
+    )
 
 pytest_plugins = ["pytester"]
 
@@ -35,16 +45,23 @@ class _ImportsTensorFlow:
         self.imported = "tensorflow" in sys.modules
 
 
+def checkout_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A subprocess imports the plugin from this checkout, not from whatever is installed (pytester runs it
+    in its own directory, where the checkout is not on sys.path)."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(CHECKOUT), os.environ.get("PYTHONPATH")])))
+
+
 @pytest.fixture
-def run(pytester: pytest.Pytester, request: pytest.FixtureRequest):
-    """Run pytest on the pytester dir: ``run("--estimator-isolation")``. In a fresh interpreter for a `tf`
+def run_pytest(pytester: pytest.Pytester, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """Run pytest on the pytester dir: ``run_pytest("--estimator-isolation")``. In a fresh interpreter for a `tf`
     test; in this process otherwise, and then the inner run must leave this process as it found it."""
     if request.node.get_closest_marker("tf") is not None:
+        checkout_first(monkeypatch)
 
-        def run(*args: str) -> pytest.RunResult:
+        def run_pytest(*args: str) -> pytest.RunResult:
             return pytester.runpytest_subprocess(*QUIET, *args)
 
-        return run
+        return run_pytest
 
     def run_in_process(*args: str) -> pytest.RunResult:
         meta_path = list(sys.meta_path)

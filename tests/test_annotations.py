@@ -51,14 +51,14 @@ def test_annotation_at_the_creation_site_and_only_for_failed_or_warned():
         pytest.param("true", ["-o", "estimator_isolation_annotations=off"], False, id="ini-off"),
     ],
 )
-def test_github_annotations_switch(pytester, run, monkeypatch, env, args, shown):
+def test_github_annotations_switch(pytester, run_pytest, monkeypatch, env, args, shown):
     if env is None:
         monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     else:
         monkeypatch.setenv("GITHUB_ACTIONS", env)
     pytester.makeconftest(BY_NAME_CHECK)
     pytester.makepyfile(test_a="def test_leaky(): pass\ndef test_fine(): pass\n")
-    result = run("--estimator-isolation=warn", *args)
+    result = run_pytest("--estimator-isolation=warn", *args)
     result.assert_outcomes(passed=2, warnings=1)
     line = "::warning file=lib/make_leak.py,line=7,title=X001 stray-file::left stray.txt (in test_a.py::test_leaky)%0Afix: delete it in the test"
     if shown:

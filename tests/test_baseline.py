@@ -50,18 +50,18 @@ def _snapshot(path):
         pytest.param(("--estimator-isolation=off",), "left as it was: this run checked no test", id="mode-off"),
     ],
 )
-def test_a_run_that_checked_nothing_leaves_the_file_untouched(suite, run, args, note):
+def test_a_run_that_checked_nothing_leaves_the_file_untouched(suite, run_pytest, args, note):
     baseline = suite.path / "baseline.json"
     before = _snapshot(baseline)
-    result = run(*UPDATE, *args)
+    result = run_pytest(*UPDATE, *args)
     result.stdout.fnmatch_lines([f"baseline *baseline.json {note}"])
     _unchanged(baseline, before)
 
 
-def test_mode_flag_forgotten_keeps_the_file_and_says_so(suite, run):
+def test_mode_flag_forgotten_keeps_the_file_and_says_so(suite, run_pytest):
     baseline = suite.path / "baseline.json"
     before = _snapshot(baseline)
-    result = run("--estimator-isolation-baseline=baseline.json", "--estimator-isolation-update-baseline")
+    result = run_pytest("--estimator-isolation-baseline=baseline.json", "--estimator-isolation-update-baseline")
     assert result.ret == 0
     result.stdout.fnmatch_lines(["baseline *baseline.json left as it was: this run checked no test"])
     _unchanged(baseline, before)
@@ -75,12 +75,12 @@ def test_mode_flag_forgotten_keeps_the_file_and_says_so(suite, run):
         pytest.param(("test_a.py::test_leaky_a2",), True, id="one-test"),
     ],
 )
-def test_an_update_replaces_only_the_tests_it_ran(suite, run, args, clean_b_kept):
+def test_an_update_replaces_only_the_tests_it_ran(suite, run_pytest, args, clean_b_kept):
     """test_clean_b has an entry but runs clean now: an update that ran it drops it, one that did not keeps it."""
     baseline = suite.path / "baseline.json"
     entries = [{"kind": "stray-file", "owner": owner} for owner in ALL_LEAKY]
     write_baseline(baseline, [*entries, GONE, CLEAN_B])
-    result = run(*UPDATE, *args)
+    result = run_pytest(*UPDATE, *args)
     result.stdout.fnmatch_lines(
         ["baseline written to *baseline.json (* entries), * kept for tests this run did not check"]
     )
@@ -88,10 +88,10 @@ def test_an_update_replaces_only_the_tests_it_ran(suite, run, args, clean_b_kept
     assert baseline_owners(baseline) == sorted(expected)
 
 
-def test_whole_suite_update_drops_only_what_it_checked_clean(suite, run):
+def test_whole_suite_update_drops_only_what_it_checked_clean(suite, run_pytest):
     baseline = suite.path / "baseline.json"
     suite.makepyfile(test_a=SUITE_A.replace("test_leaky_a1", "test_fixed_a1"))
-    result = run(*UPDATE)
+    result = run_pytest(*UPDATE)
     result.stdout.fnmatch_lines(
         ["baseline written to *baseline.json (4 entries), 2 kept for tests this run did not check"]
     )
@@ -99,7 +99,7 @@ def test_whole_suite_update_drops_only_what_it_checked_clean(suite, run):
     assert baseline_owners(baseline) == sorted([*ALL_LEAKY, GONE["owner"]])
     suite.makepyfile(test_a=SUITE_A.replace("def test_leaky_a2", "def test_leaky_a2_fixed"))
     write_baseline(baseline, [{"kind": "stray-file", "owner": "test_a.py::test_clean_a"}])
-    run(*UPDATE).stdout.fnmatch_lines(["baseline written to *baseline.json (3 entries)"])
+    run_pytest(*UPDATE).stdout.fnmatch_lines(["baseline written to *baseline.json (3 entries)"])
     assert baseline_owners(baseline) == [
         "test_a.py::test_leaky_a1",
         "test_a.py::test_leaky_a2_fixed",
@@ -123,11 +123,11 @@ def test_last_failed_and_exitfirst_keep_the_tests_they_did_not_run(suite):
     assert baseline_owners(baseline) == sorted([*ALL_LEAKY, GONE["owner"]])
 
 
-def test_exitfirst_after_a_failure_keeps_the_rest(suite, run):
+def test_exitfirst_after_a_failure_keeps_the_rest(suite, run_pytest):
     baseline = suite.path / "baseline.json"
     suite.makepyfile(test_a=SUITE_A.replace("def test_leaky_a1():\n    pass", "def test_leaky_a1():\n    assert False"))
     write_baseline(baseline, [{"kind": "stray-file", "owner": owner} for owner in ALL_LEAKY[1:]])
-    result = run(*UPDATE, "-x", "-p", "no:xdist")
+    result = run_pytest(*UPDATE, "-x", "-p", "no:xdist")
     result.assert_outcomes(failed=1)
     # a1 ran (and leaked) and is added; a2 and b did not run: kept.
     assert baseline_owners(baseline) == ALL_LEAKY
@@ -153,42 +153,42 @@ def test_exitfirst_after_a_failure_keeps_the_rest(suite, run):
         ),
     ],
 )
-def test_an_interrupted_or_collection_failed_run_never_writes(suite, run, extra, args, note):
+def test_an_interrupted_or_collection_failed_run_never_writes(suite, run_pytest, extra, args, note):
     baseline = suite.path / "baseline.json"
     suite.makepyfile(**extra)
     before = _snapshot(baseline)
-    result = run(*UPDATE, *args)
+    result = run_pytest(*UPDATE, *args)
     result.stdout.fnmatch_lines([f"baseline *baseline.json {note}"])
     _unchanged(baseline, before)
 
 
-def test_marker_off_keeps_that_tests_entry(suite, run):
+def test_marker_off_keeps_that_tests_entry(suite, run_pytest):
     baseline = suite.path / "baseline.json"
     suite.makepyfile(
         test_b='import pytest\n\n@pytest.mark.estimator_isolation("off")\ndef test_leaky_b():\n    pass\n\ndef test_clean_b():\n    pass\n'
     )
-    run(*UPDATE).stdout.fnmatch_lines(
+    run_pytest(*UPDATE).stdout.fnmatch_lines(
         ["baseline written to *baseline.json (4 entries), 2 kept for tests this run did not check"]
     )
     assert baseline_owners(baseline) == sorted([*ALL_LEAKY, GONE["owner"]])
 
 
-def test_writing_twice_gives_the_same_bytes_and_the_gate_passes(suite, run):
+def test_writing_twice_gives_the_same_bytes_and_the_gate_passes(suite, run_pytest):
     baseline = suite.path / "baseline.json"
     baseline.unlink()
-    run(*UPDATE).stdout.fnmatch_lines(["baseline written to *baseline.json (3 entries)"])
+    run_pytest(*UPDATE).stdout.fnmatch_lines(["baseline written to *baseline.json (3 entries)"])
     first = baseline.read_bytes()
     assert json.loads(first) == {"schema": 2, "leaks": [{"kind": "stray-file", "owner": o} for o in ALL_LEAKY]}
-    result = run(*UPDATE, "-p", "randomly", "-p", "no:randomly")
+    result = run_pytest(*UPDATE, "-p", "randomly", "-p", "no:randomly")
     result.stdout.fnmatch_lines(["baseline *baseline.json is up to date (3 entries)"])
     assert baseline.read_bytes() == first
     assert not list(suite.path.glob(".baseline.json.*"))  # no temporary file left behind
-    result = run(*GATE)
+    result = run_pytest(*GATE)
     assert result.ret == 0
     result.stdout.no_fnmatch_line("*fixed since the baseline*")
 
 
-def test_gate_calls_fixed_only_what_ran_clean(suite, run):
+def test_gate_calls_fixed_only_what_ran_clean(suite, run_pytest):
     suite.makepyfile(
         test_a=SUITE_A.replace("test_leaky_a1", "test_fixed_a1").replace("def test_clean_a", "def test_once_dirty_a")
     )
@@ -199,7 +199,7 @@ def test_gate_calls_fixed_only_what_ran_clean(suite, run):
             for o in [*ALL_LEAKY, "test_a.py::test_once_dirty_a", "test_b.py::test_clean_b"]
         ],
     )
-    result = run(*GATE, "--estimator-isolation-report=report.json", "test_a.py")
+    result = run_pytest(*GATE, "--estimator-isolation-report=report.json", "test_a.py")
     assert result.ret == 0
     result.stdout.fnmatch_lines(["fixed since the baseline: stray-file in test_a.py::test_once_dirty_a"])
     # test_b.py did not run: its clean test is not "fixed"; a1 was renamed: not run, not fixed.
@@ -209,12 +209,12 @@ def test_gate_calls_fixed_only_what_ran_clean(suite, run):
     assert fixed == [{"kind": "stray-file", "owner": "test_a.py::test_once_dirty_a"}]
 
 
-def test_schema_1_baseline_still_loads(suite, run):
+def test_schema_1_baseline_still_loads(suite, run_pytest):
     write_baseline(suite.path / "baseline.json", [{"kind": "stray-file", "owner": o} for o in ALL_LEAKY], schema=1)
-    result = run(*GATE)
+    result = run_pytest(*GATE)
     assert result.ret == 0
     result.stdout.fnmatch_lines(["*3 baselined"])
-    run(*UPDATE)
+    run_pytest(*UPDATE)
     assert json.loads((suite.path / "baseline.json").read_text())["schema"] == 2
 
 
@@ -228,27 +228,27 @@ def test_schema_1_baseline_still_loads(suite, run):
         ("open-session", "entry 0 *: expected an object*"),
     ],
 )
-def test_bad_baseline_entry_is_a_usage_error_naming_it(pytester, run, entry, message):
+def test_bad_baseline_entry_is_a_usage_error_naming_it(pytester, run_pytest, entry, message):
     pytester.makeconftest(BY_NAME_CHECK)
     pytester.makepyfile(test_a=SUITE_A)
     write_baseline(pytester.path / "baseline.json", [entry])
-    result = run(*GATE)
+    result = run_pytest(*GATE)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: estimator-isolation baseline *baseline.json: " + message])
     assert "Traceback" not in result.stderr.str()
     result.stdout.no_fnmatch_line("*passed*")
 
 
-def test_sharded_updates_merge_into_one_baseline_and_one_report(suite, run):
+def test_sharded_updates_merge_into_one_baseline_and_one_report(suite, run_pytest):
     """Two shards update one shared baseline and write their own reports; the merge command gives the
     report and summary one run of the whole suite gives."""
     baseline = suite.path / "baseline.json"
     baseline.unlink()
-    whole = run(*UPDATE, "--estimator-isolation-report=whole.json")
+    whole = run_pytest(*UPDATE, "--estimator-isolation-report=whole.json")
     single_baseline = baseline.read_bytes()
     baseline.unlink()
-    run(*UPDATE, "--estimator-isolation-report=shard-1.json", "test_a.py")
-    run(*UPDATE, "--estimator-isolation-report=shard-2.json", "test_b.py")
+    run_pytest(*UPDATE, "--estimator-isolation-report=shard-1.json", "test_a.py")
+    run_pytest(*UPDATE, "--estimator-isolation-report=shard-2.json", "test_b.py")
     assert baseline.read_bytes() == single_baseline
     result = suite.run(  # the merge command as users run it: a program of its own
         sys.executable,

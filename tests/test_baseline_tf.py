@@ -73,27 +73,27 @@ def test_one_baseline_gates_every_order_and_schedule(pytester, monkeypatch):
     baseline = pytester.path / "baseline.json"
     common = ("-p", "no:cacheprovider", "--estimator-isolation", f"--estimator-isolation-baseline={baseline}")
 
-    def run(*args):
+    def run_pytest(*args):
         return pytester.runpytest_subprocess(*common, *args)
 
-    result = run("-p", "randomly", "--randomly-seed=1", "-p", "no:xdist", "--estimator-isolation-update-baseline")
+    result = run_pytest("-p", "randomly", "--randomly-seed=1", "-p", "no:xdist", "--estimator-isolation-update-baseline")
     assert result.ret == 0, result.stdout.str()
     written = baseline.read_bytes()
     assert json.loads(written) == BASELINE
 
     # The next runs find ./persistent_model trained by the last one (a stale checkpoint): covered by its EI203.
     for seed in (2, 3):
-        result = run("-p", "randomly", f"--randomly-seed={seed}", "-p", "no:xdist", "-rE")
+        result = run_pytest("-p", "randomly", f"--randomly-seed={seed}", "-p", "no:xdist", "-rE")
         assert result.ret == 0, result.stdout.str()
         result.stdout.fnmatch_lines(["*EI202 stale-checkpoint*already held checkpoint*"])
         result.stdout.no_fnmatch_line("*fixed since the baseline*")
-    result = run("-p", "no:randomly", "-n", "2", "--dist", "loadfile", "--estimator-isolation-report=report.json")
+    result = run_pytest("-p", "no:randomly", "-n", "2", "--dist", "loadfile", "--estimator-isolation-report=report.json")
     assert result.ret == 0, result.stdout.str()
     report = json.loads((pytester.path / "report.json").read_text())
     assert report["run"]["tensorflow"].startswith("2.")  # known in the workers only
     assert {leak["outcome"] for leak in report["leaks"]} == {"baselined"}
     assert report["fixed"] == []
 
-    result = run("-p", "randomly", "--randomly-seed=3", "-p", "no:xdist", "--estimator-isolation-update-baseline")
+    result = run_pytest("-p", "randomly", "--randomly-seed=3", "-p", "no:xdist", "--estimator-isolation-update-baseline")
     result.stdout.fnmatch_lines(["baseline *baseline.json is up to date (3 entries)"])
     assert baseline.read_bytes() == written

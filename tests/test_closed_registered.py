@@ -171,8 +171,8 @@ def suite(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
-def test_without_the_plugin_the_victims_fail(suite, run) -> None:
-    result = run("-p", "no:estimator_isolation")
+def test_without_the_plugin_the_victims_fail(suite, run_pytest) -> None:
+    result = run_pytest("-p", "no:estimator_isolation")
     failed = len(_victims()) + 1  # and test_after_all
     result.assert_outcomes(passed=TESTS - failed, failed=failed, skipped=SKIPPED)
     result.stdout.fnmatch_lines_random(
@@ -180,8 +180,8 @@ def test_without_the_plugin_the_victims_fail(suite, run) -> None:
     )
 
 
-def test_strict_names_each_polluter_and_every_victim_passes(suite, run) -> None:
-    result = run("--estimator-isolation", "--estimator-isolation-report=report.json")
+def test_strict_names_each_polluter_and_every_victim_passes(suite, run_pytest) -> None:
+    result = run_pytest("--estimator-isolation", "--estimator-isolation-report=report.json")
     expected = _expected()
     result.assert_outcomes(passed=TESTS, errors=len({owner for owner, _ in expected}), skipped=SKIPPED)
     assert _found(suite) == {(owner, code, "failed") for owner, code in expected}
@@ -202,8 +202,8 @@ def test_strict_names_each_polluter_and_every_victim_passes(suite, run) -> None:
     assert "Fatal Python error" not in result.stderr.str()
 
 
-def test_warn_mode_warns_and_each_victim_names_its_polluter(suite, run) -> None:
-    result = run("--estimator-isolation=warn", "--estimator-isolation-report=report.json", "-p", "no:warnings")
+def test_warn_mode_warns_and_each_victim_names_its_polluter(suite, run_pytest) -> None:
+    result = run_pytest("--estimator-isolation=warn", "--estimator-isolation-report=report.json", "-p", "no:warnings")
     victims = _victims()
     failed = len(victims) + 1  # and test_after_all: warn mode undoes nothing of the tests'
     result.assert_outcomes(passed=TESTS - failed, failed=failed, skipped=SKIPPED)
@@ -222,10 +222,10 @@ def test_warn_mode_warns_and_each_victim_names_its_polluter(suite, run) -> None:
         pytest.param(("-n", "2"), id="xdist", marks=requires_xdist),
     ],
 )
-def test_strict_mode_exits_without_a_crash(suite, run, order) -> None:
+def test_strict_mode_exits_without_a_crash(suite, run_pytest, order) -> None:
     """In any order, and split over two workers, every polluter fails, every victim passes, and nothing
     crashes (the issue's run died at exit with signal 11)."""
-    result = run("--estimator-isolation", *order)
+    result = run_pytest("--estimator-isolation", *order)
     result.assert_outcomes(passed=TESTS, errors=len({owner for owner, _ in _expected()}), skipped=SKIPPED)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert "Fatal Python error" not in result.stderr.str()

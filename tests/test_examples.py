@@ -45,19 +45,19 @@ def examples(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path
     return pytester.path
 
 
-def test_leaky_examples_pass_without_the_plugin(examples: Path, run) -> None:
+def test_leaky_examples_pass_without_the_plugin(examples: Path, run_pytest) -> None:
     # A ./model_dir the demo did not create must survive it.
     mine = examples / "model_dir" / "keep.txt"
     mine.parent.mkdir()
     mine.write_text("not the demo's")
-    result = run("leaky", "-s", "-p", "no:estimator_isolation")
+    result = run_pytest("leaky", "-s", "-p", "no:estimator_isolation")
     result.assert_outcomes(passed=len(LEAKY))
     result.stdout.fnmatch_lines(["*global_step after training 2 steps: 4 *"])  # the silent warm start
     assert mine.read_text() == "not the demo's"
 
 
-def test_the_plugin_flags_every_leaky_example_and_no_fixed_one(examples: Path, run) -> None:
-    result = run("leaky", "fixed", "--estimator-isolation", "--estimator-isolation-report=report.json")
+def test_the_plugin_flags_every_leaky_example_and_no_fixed_one(examples: Path, run_pytest) -> None:
+    result = run_pytest("leaky", "fixed", "--estimator-isolation", "--estimator-isolation-report=report.json")
     failing = sum(1 for codes in LEAKY.values() if codes - WARNINGS)
     result.assert_outcomes(passed=len(LEAKY) + FIXED, errors=failing)
     assert result.ret == 1

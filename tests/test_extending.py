@@ -39,7 +39,7 @@ def pytest_configure(config):
 """
 
 
-def test_pluggy_orders_the_checks_and_runs_wrappers(pytester, run):
+def test_pluggy_orders_the_checks_and_runs_wrappers(pytester, run_pytest):
     pytester.makeconftest(ORDER)
     pytester.makepyfile(
         """
@@ -52,7 +52,7 @@ def test_pluggy_orders_the_checks_and_runs_wrappers(pytester, run):
             assert calls == ["before", "early", "late", "after"]
         """
     )
-    run("--estimator-isolation", "-p", "no:randomly").assert_outcomes(passed=2)
+    run_pytest("--estimator-isolation", "-p", "no:randomly").assert_outcomes(passed=2)
 
 
 CRASHING = """
@@ -95,10 +95,10 @@ def pytest_configure(config):
 
 
 @pytest.mark.parametrize("hook", ["snapshot", "find_leaks"])
-def test_a_crash_in_any_hook_is_an_error_naming_the_check(pytester, run, hook):
+def test_a_crash_in_any_hook_is_an_error_naming_the_check(pytester, run_pytest, hook):
     pytester.makeconftest(CRASHING.replace("{hook}", hook))
     pytester.makepyfile("def test_victim(): pass\ndef test_other(): pass\n")
-    result = run("--estimator-isolation")
+    result = run_pytest("--estimator-isolation")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(
         [f"*EI900 check-error: check 'crashing' crashed in {hook} on TF None: KeyError('{hook}')*"]
@@ -114,7 +114,7 @@ class LateCrashing:
 """
 
 
-def test_a_check_registered_during_the_run_is_guarded_too(pytester, run):
+def test_a_check_registered_during_the_run_is_guarded_too(pytester, run_pytest):
     pytester.makeconftest(BY_NAME_CHECK + LATE_CRASHING)
     pytester.makepyfile(
         """
@@ -127,20 +127,20 @@ def test_a_check_registered_during_the_run_is_guarded_too(pytester, run):
             pass
         """
     )
-    result = run("--estimator-isolation", "-p", "no:randomly")
+    result = run_pytest("--estimator-isolation", "-p", "no:randomly")
     result.stdout.fnmatch_lines(["*EI900 check-error: check 'late-crashing' crashed in find_leaks*"])
     result.stdout.fnmatch_lines(["*X001 stray-file: left stray.txt*"])  # the other checks ran
 
 
-def test_a_crash_in_kinds_is_a_usage_error_naming_the_check(pytester, run):
+def test_a_crash_in_kinds_is_a_usage_error_naming_the_check(pytester, run_pytest):
     pytester.makeconftest(CRASHING.replace("{hook}", "kinds"))
     pytester.makepyfile("def test_victim(): pass\n")
-    result = run("--estimator-isolation")
+    result = run_pytest("--estimator-isolation")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: estimator-isolation: check 'crashing' crashed in kinds on TF None: KeyError*"])
 
 
-def test_kinds_that_are_not_leak_kinds_are_a_usage_error(pytester, run):
+def test_kinds_that_are_not_leak_kinds_are_a_usage_error(pytester, run_pytest):
     pytester.makeconftest(
         """
         import pytest
@@ -155,12 +155,12 @@ def test_kinds_that_are_not_leak_kinds_are_a_usage_error(pytester, run):
         """
     )
     pytester.makepyfile("def test_ok(): pass\n")
-    result = run("--estimator-isolation")
+    result = run_pytest("--estimator-isolation")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: estimator-isolation: *returned 'open-session', not a LeakKind"])
 
 
-def test_a_crash_in_a_wrapper_is_an_error_naming_its_check(pytester, run):
+def test_a_crash_in_a_wrapper_is_an_error_naming_its_check(pytester, run_pytest):
     pytester.makeconftest(
         """
         import pytest
@@ -176,12 +176,12 @@ def test_a_crash_in_a_wrapper_is_an_error_naming_its_check(pytester, run):
         """
     )
     pytester.makepyfile("def test_ok(): pass\n")
-    result = run("--estimator-isolation")
+    result = run_pytest("--estimator-isolation")
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*EI900 check-error: check 'wrapping' crashed in find_leaks*RuntimeError('boom')*"])
 
 
-def test_cleanup_gets_only_the_leaks_its_check_found(pytester, run):
+def test_cleanup_gets_only_the_leaks_its_check_found(pytester, run_pytest):
     pytester.makeconftest(
         """
         import pytest
@@ -225,5 +225,5 @@ def test_cleanup_gets_only_the_leaks_its_check_found(pytester, run):
             assert sorted(cleaned) == [("a", ["a"]), ("b", ["b"])]
         """
     )
-    result = run("--estimator-isolation", "-p", "no:randomly")
+    result = run_pytest("--estimator-isolation", "-p", "no:randomly")
     result.assert_outcomes(passed=2, errors=1)

@@ -89,9 +89,9 @@ EXPECTED = {
         pytest.param(["-n", "2", "--dist", "loadfile"], id="xdist-2", marks=requires_xdist),
     ],
 )
-def test_findings_come_back_and_leaks_stay_in_the_child(pytester, run, extra):
+def test_findings_come_back_and_leaks_stay_in_the_child(pytester, run_pytest, extra):
     pytester.makepyfile(test_suite=SUITE)
-    result = run("--estimator-isolation", "--estimator-isolation-report=report.json", "--junitxml=junit.xml", *extra)
+    result = run_pytest("--estimator-isolation", "--estimator-isolation-report=report.json", "--junitxml=junit.xml", *extra)
     result.assert_outcomes(passed=8, errors=3)  # the four later tests in the parent all pass
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
     result.stdout.fnmatch_lines(
@@ -117,18 +117,18 @@ def test_findings_come_back_and_leaks_stay_in_the_child(pytester, run, extra):
         assert {site["path"] for site in leak["stack"]} <= {"test_suite.py"}, leak["stack"]
 
 
-def test_without_fork_the_later_tests_see_the_leaks(pytester, run):
+def test_without_fork_the_later_tests_see_the_leaks(pytester, run_pytest):
     """The control: the four later tests do see each leak when nothing runs in a child (and no plugin)."""
     pytester.makepyfile(test_suite=SUITE)
-    result = run("-p", "no:forked", "-p", "no:estimator_isolation", "-p", "no:xdist")
+    result = run_pytest("-p", "no:forked", "-p", "no:estimator_isolation", "-p", "no:xdist")
     result.assert_outcomes(passed=4, failed=4)
 
 
-def test_warn_mode_findings_come_back_but_not_the_warnings(pytester, run):
+def test_warn_mode_findings_come_back_but_not_the_warnings(pytester, run_pytest):
     """In warn mode the summary and report still list the leaks, but the warning itself is raised in the
     child: pytest-forked does not ship warnings back, so the warnings summary does not show it."""
     pytester.makepyfile(test_suite=SUITE)
-    result = run("--estimator-isolation=warn", "--estimator-isolation-report=report.json", "-p", "no:xdist")
+    result = run_pytest("--estimator-isolation=warn", "--estimator-isolation-report=report.json", "-p", "no:xdist")
     result.assert_outcomes(passed=8)
     result.stdout.fnmatch_lines(["4 leak(s) in mode warn: * | 1 allowed, 3 warned"])
     assert "EstimatorIsolationWarning" not in result.stdout.str()

@@ -157,9 +157,9 @@ MESSAGES = {
 ALWAYS = {"floatx", "policy", "run_eagerly"}
 
 
-def run_settings(pytester: pytest.Pytester, run, mode: str) -> tuple[pytest.RunResult, list[str], dict[str, list]]:
+def run_settings(pytester: pytest.Pytester, run_pytest, mode: str) -> tuple[pytest.RunResult, list[str], dict[str, list]]:
     pytester.makepyfile(test_cfg=SETTINGS_MODULE)
-    result = run(f"--estimator-isolation={mode}", "--estimator-isolation-report=report.json")
+    result = run_pytest(f"--estimator-isolation={mode}", "--estimator-isolation-report=report.json")
     available = json.loads((pytester.path / "available.json").read_text())
     assert set(available) >= ALWAYS
     assert set(available) <= set(MESSAGES)
@@ -169,8 +169,8 @@ def run_settings(pytester: pytest.Pytester, run, mode: str) -> tuple[pytest.RunR
     return result, available, leaks
 
 
-def test_each_leaked_setting_fails_its_test_and_is_restored(pytester, run):
-    result, available, leaks = run_settings(pytester, run, "strict")
+def test_each_leaked_setting_fails_its_test_and_is_restored(pytester, run_pytest):
+    result, available, leaks = run_settings(pytester, run_pytest, "strict")
     n = len(available)
     result.assert_outcomes(passed=3 * n, errors=n)  # every victim passes: each leak was undone
     assert set(leaks) == {f"test_cfg.py::test_leaks[{name}]" for name in available}
@@ -188,8 +188,8 @@ def test_each_leaked_setting_fails_its_test_and_is_restored(pytester, run):
     )
 
 
-def test_warn_mode_reports_each_setting_and_leaves_it_changed(pytester, run):
-    result, available, leaks = run_settings(pytester, run, "warn")
+def test_warn_mode_reports_each_setting_and_leaves_it_changed(pytester, run_pytest):
+    result, available, leaks = run_settings(pytester, run_pytest, "warn")
     n = len(available)
     result.assert_outcomes(passed=2 * n, failed=n)  # no leak test fails; every victim does
     for name in available:
@@ -199,7 +199,7 @@ def test_warn_mode_reports_each_setting_and_leaves_it_changed(pytester, run):
     result.stdout.fnmatch_lines(["*EstimatorIsolationWarning: EI301 global-config: keras.backend.floatx()*"])
 
 
-def test_tf_imported_inside_a_test_is_compared_with_the_values_at_import(pytester, run):
+def test_tf_imported_inside_a_test_is_compared_with_the_values_at_import(pytester, run_pytest):
     pytester.makepyfile(
         """
         import sys
@@ -218,7 +218,7 @@ def test_tf_imported_inside_a_test_is_compared_with_the_values_at_import(pyteste
             assert not tf.config.functions_run_eagerly()
         """
     )
-    result = run("--estimator-isolation")
+    result = run_pytest("--estimator-isolation")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(
         [
@@ -231,7 +231,7 @@ def test_tf_imported_inside_a_test_is_compared_with_the_values_at_import(pyteste
     result.stdout.no_fnmatch_line("*global_policy()*")
 
 
-def test_module_fixture_owns_the_setting_it_changes(pytester, run):
+def test_module_fixture_owns_the_setting_it_changes(pytester, run_pytest):
     pytester.makepyfile(
         test_a="""
         import pytest
@@ -265,7 +265,7 @@ def test_module_fixture_owns_the_setting_it_changes(pytester, run):
             assert keras.backend.floatx() == "float32"
         """,
     )
-    result = run("--estimator-isolation", "-rA")
+    result = run_pytest("--estimator-isolation", "-rA")
     result.assert_outcomes(passed=3, errors=1)
     result.stdout.fnmatch_lines(
         [
@@ -296,7 +296,7 @@ def test_fixture(keras_clean):
 """
 
 
-def test_layer_names_depend_on_order_unless_keras_is_reset(pytester, run):
+def test_layer_names_depend_on_order_unless_keras_is_reset(pytester, run_pytest):
     pytester.makeconftest(
         """
         import keras
@@ -304,13 +304,13 @@ def test_layer_names_depend_on_order_unless_keras_is_reset(pytester, run):
         """
     )
     pytester.makepyfile(test_names=KERAS_NAMES)
-    result = run("--estimator-isolation", "-rA")
+    result = run_pytest("--estimator-isolation", "-rA")
     result.assert_outcomes(passed=2, failed=1)  # keras_clean is not a leak
     result.stdout.fnmatch_lines(["FAILED test_names.py::test_two - AssertionError: assert 'dense_1' == 'dense'"])
     result.stdout.no_fnmatch_line("*EI301*")
 
 
-def test_keras_reset_option_names_layers_the_same_whatever_ran_before(pytester, run):
+def test_keras_reset_option_names_layers_the_same_whatever_ran_before(pytester, run_pytest):
     pytester.makeconftest(
         """
         import keras
@@ -319,17 +319,17 @@ def test_keras_reset_option_names_layers_the_same_whatever_ran_before(pytester, 
     )
     pytester.makepyfile(test_names=KERAS_NAMES)
     pytester.makeini("[pytest]\nestimator_isolation = strict\nestimator_isolation_keras_reset = true\n")
-    result = run()
+    result = run_pytest()
     result.assert_outcomes(passed=3)
     result.stdout.no_fnmatch_line("*EI3*")
 
 
-def test_keras_reset_works_with_the_checks_off(pytester, run):
+def test_keras_reset_works_with_the_checks_off(pytester, run_pytest):
     pytester.makepyfile(test_names=KERAS_NAMES.replace('== "float16"', '== "float32"'))
-    run("--estimator-isolation-keras-reset").assert_outcomes(passed=3)
+    run_pytest("--estimator-isolation-keras-reset").assert_outcomes(passed=3)
 
 
-def test_without_tf_nothing_is_imported_or_reported(pytester, run):
+def test_without_tf_nothing_is_imported_or_reported(pytester, run_pytest):
     pytester.makepyfile(
         """
         import sys
@@ -341,13 +341,13 @@ def test_without_tf_nothing_is_imported_or_reported(pytester, run):
             assert not {"tensorflow", "keras", "tf_keras"} & set(sys.modules)
         """
     )
-    result = run("--estimator-isolation", "--estimator-isolation-keras-reset", "-W", "error")
+    result = run_pytest("--estimator-isolation", "--estimator-isolation-keras-reset", "-W", "error")
     result.assert_outcomes(passed=2)
     result.stdout.no_fnmatch_line("*EI3*")
 
 
 @requires_keras2
-def test_keras_learning_phase_left_set_is_a_global_config_leak(pytester, run):
+def test_keras_learning_phase_left_set_is_a_global_config_leak(pytester, run_pytest):
     pytester.makepyfile(
         KERAS_2
         + """
@@ -361,7 +361,7 @@ def test_learning_phase_unset_again():
     assert not backend.global_learning_phase_is_set()
 """
     )
-    result = run("--estimator-isolation", "-p", "no:randomly", "-W", "ignore::UserWarning")
+    result = run_pytest("--estimator-isolation", "-p", "no:randomly", "-W", "ignore::UserWarning")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(
         [
@@ -371,7 +371,7 @@ def test_learning_phase_unset_again():
     )
 
 
-def test_a_setting_put_back_after_a_leak_left_in_place_is_not_blamed_on_who_put_it_back(pytester, run):
+def test_a_setting_put_back_after_a_leak_left_in_place_is_not_blamed_on_who_put_it_back(pytester, run_pytest):
     # keras-tuner's tests set the default image_data_format they need; Keras' TestCase.setUp() resets the
     # dtype policy. After a leak left in place (warn mode, an allowed kind), that undoes it: not a leak.
     pytester.makepyfile(
@@ -398,12 +398,12 @@ def test_a_setting_put_back_after_a_leak_left_in_place_is_not_blamed_on_who_put_
             keras.backend.set_floatx("float16")
         """
     )
-    result = run("--estimator-isolation=warn", "-p", "no:randomly")
+    result = run_pytest("--estimator-isolation=warn", "-p", "no:randomly")
     result.assert_outcomes(passed=4, warnings=2)
     result.stdout.fnmatch_lines(["3 leak(s) in mode warn: 3 EI301 global-config | 1 allowed, 2 warned"])
     assert "test_b_sets_the_default_it_needs" not in result.stdout.str()
     assert "around_b" not in result.stdout.str()
-    result = run("--estimator-isolation=strict", "-p", "no:randomly")
+    result = run_pytest("--estimator-isolation=strict", "-p", "no:randomly")
     result.assert_outcomes(passed=4, errors=2)  # a's leak is allowed (b undoes it); c's is undone before d's
     result.stdout.fnmatch_lines(
         ["*ERROR at teardown of test_c_leaks_float64*", "*ERROR at teardown of test_d_changes*"]

@@ -48,9 +48,9 @@ def _graph_mode_suite(pytester):
     pytester.makepyfile(POLLUTERS_AND_VICTIMS)
 
 
-def test_graph_mode_leaks_fail_alone_and_never_cascade(pytester, run):
+def test_graph_mode_leaks_fail_alone_and_never_cascade(pytester, run_pytest):
     _graph_mode_suite(pytester)
-    result = run("--estimator-isolation", "-v")
+    result = run_pytest("--estimator-isolation", "-v")
     result.assert_outcomes(passed=6, errors=3)
     result.stdout.fnmatch_lines_random(
         [
@@ -66,10 +66,10 @@ def test_graph_mode_leaks_fail_alone_and_never_cascade(pytester, run):
         result.stdout.fnmatch_lines([f"*test_victim_{victim} PASSED*"])
 
 
-def test_without_the_plugin_the_victims_fail(pytester, run):
+def test_without_the_plugin_the_victims_fail(pytester, run_pytest):
     """The hazard is real: proves the victims above only pass because of the cleanup."""
     _graph_mode_suite(pytester)
-    result = run("-p", "no:estimator_isolation")
+    result = run_pytest("-p", "no:estimator_isolation")
     result.assert_outcomes(passed=3, failed=3)
     result.stdout.fnmatch_lines_random(
         [
@@ -80,16 +80,16 @@ def test_without_the_plugin_the_victims_fail(pytester, run):
     )
 
 
-def test_warn_mode_warns_and_changes_nothing(pytester, run):
+def test_warn_mode_warns_and_changes_nothing(pytester, run_pytest):
     _graph_mode_suite(pytester)
-    result = run("--estimator-isolation=warn")
+    result = run_pytest("--estimator-isolation=warn")
     result.assert_outcomes(passed=3, failed=3)
     result.stdout.fnmatch_lines_random(
         ["*EstimatorIsolationWarning: EI102 default-graph-ops*", "*EstimatorIsolationWarning: EI103*", "*EI104*"]
     )
 
 
-def test_legit_graph_patterns_are_clean(pytester, run):
+def test_legit_graph_patterns_are_clean(pytester, run_pytest):
     pytester.makeconftest(GRAPH_MODE_CONFTEST)
     pytester.makepyfile(
         """
@@ -124,11 +124,11 @@ def test_legit_graph_patterns_are_clean(pytester, run):
             tf.constant(1.0)
         """
     )
-    result = run("--estimator-isolation")
+    result = run_pytest("--estimator-isolation")
     result.assert_outcomes(passed=5)
 
 
-def test_eager_code_is_clean(pytester, run):
+def test_eager_code_is_clean(pytester, run_pytest):
     pytester.makepyfile(
         """
         import tensorflow as tf
@@ -142,7 +142,7 @@ def test_eager_code_is_clean(pytester, run):
             assert int(f(tf.constant(2))) == 4
         """
     )
-    run("--estimator-isolation").assert_outcomes(passed=2)
+    run_pytest("--estimator-isolation").assert_outcomes(passed=2)
 
 
 TESTCASE = """
@@ -177,9 +177,9 @@ def test_plain_test_after_them_starts_clean():
 """
 
 
-def test_tf_testcase_contract_is_not_flagged_but_what_it_does_not_undo_is(pytester, run):
+def test_tf_testcase_contract_is_not_flagged_but_what_it_does_not_undo_is(pytester, run_pytest):
     pytester.makepyfile(TESTCASE)
-    result = run("--estimator-isolation", "--estimator-isolation-report=report.json", "-p", "no:randomly")
+    result = run_pytest("--estimator-isolation", "--estimator-isolation-report=report.json", "-p", "no:randomly")
     result.assert_outcomes(passed=4, skipped=1, errors=1)  # skipped: TestCase.test_session, "not a test"
     result.stdout.fnmatch_lines(
         [
@@ -192,13 +192,13 @@ def test_tf_testcase_contract_is_not_flagged_but_what_it_does_not_undo_is(pytest
     assert [leak["code"] for leak in data["leaks"]] == ["EI101"]
     assert data["tidied"]["kinds"]["EI106 testcase-default-graph"] == 2
     # Without the plugin the plain test inherits the TestCase's graph: the control run proves the hazard.
-    control = run("-p", "no:estimator_isolation", "-p", "no:randomly")
+    control = run_pytest("-p", "no:estimator_isolation", "-p", "no:randomly")
     control.assert_outcomes(passed=3, skipped=1, failed=1)
 
 
 # Found on real suites (larq, DeepCTR): the reproducers, reduced.
 @requires_keras2
-def test_keras_clear_session_in_graph_mode_is_not_a_default_graph_leak(pytester, run):
+def test_keras_clear_session_in_graph_mode_is_not_a_default_graph_leak(pytester, run_pytest):
     pytester.makepyfile(
         KERAS_2
         + """
@@ -219,10 +219,10 @@ def test_builds_in_graph_mode(graph_mode):
     assert tf.compat.v1.placeholder(tf.float32, shape=[1]).graph is tf.compat.v1.get_default_graph()
 """
     )
-    run("--estimator-isolation").assert_outcomes(passed=1)
+    run_pytest("--estimator-isolation").assert_outcomes(passed=1)
 
 
-def test_ops_imported_from_a_graph_def_are_reported_and_reset(pytester, run):
+def test_ops_imported_from_a_graph_def_are_reported_and_reset(pytester, run_pytest):
     """Imported ops have no creation traceback (``op.traceback is None``): the check still reports them,
     and still resets the default graph for the next test."""
     pytester.makepyfile(
@@ -239,7 +239,7 @@ def test_ops_imported_from_a_graph_def_are_reported_and_reset(pytester, run):
             assert tf.compat.v1.get_default_graph().get_operations() == []
         """
     )
-    result = run("--estimator-isolation", "-v")
+    result = run_pytest("--estimator-isolation", "-v")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*EI102 default-graph-ops: 1 op(s) added to the global default graph*"])
     result.stdout.no_fnmatch_line("*EI900*")

@@ -47,8 +47,8 @@ def test_merge_adds_up_what_the_shards_tidied(tmp_path, capsys):
     assert "tidied quietly after 4 test(s)" in capsys.readouterr().out
 
 
-def _shard(leaks=(), fixed=(), **run):
-    return {"schema": 2, "run": run, "leaks": list(leaks), "fixed": list(fixed)}
+def _shard(leaks=(), fixed=(), **run_pytest):
+    return {"schema": 2, "run": run_pytest, "leaks": list(leaks), "fixed": list(fixed)}
 
 
 def _leak(owner, outcome="failed", kind="open-session", code="EI101"):

@@ -173,8 +173,8 @@ def estimator_suite(pytester, monkeypatch):
 
 
 @requires_estimator
-def test_model_dir_leaks_fail_in_strict_and_warn_in_warn_mode(estimator_suite, run):
-    result = run("--estimator-isolation", "-p", "no:xdist")
+def test_model_dir_leaks_fail_in_strict_and_warn_in_warn_mode(estimator_suite, run_pytest):
+    result = run_pytest("--estimator-isolation", "-p", "no:xdist")
     result.assert_outcomes(passed=18, errors=len(FLAGGED))
     lines = []
     for test, code, what in FLAGGED:
@@ -193,7 +193,7 @@ def test_model_dir_leaks_fail_in_strict_and_warn_in_warn_mode(estimator_suite, r
     assert result.ret == 1
 
     # Again, warning only; the dirs left in the working directory now hold checkpoints from the first run.
-    result = run("--estimator-isolation=warn", "-p", "no:xdist")
+    result = run_pytest("--estimator-isolation=warn", "-p", "no:xdist")
     result.assert_outcomes(passed=18)
     result.stdout.fnmatch_lines_random(
         [f"*EstimatorIsolationWarning: {code}: {what}" for _, code, what in FLAGGED]
@@ -208,7 +208,7 @@ def test_model_dir_leaks_fail_in_strict_and_warn_in_warn_mode(estimator_suite, r
 
 @requires_estimator
 @requires_xdist
-def test_a_dir_shared_across_xdist_workers_flags_exactly_the_later_test(pytester, run):
+def test_a_dir_shared_across_xdist_workers_flags_exactly_the_later_test(pytester, run_pytest):
     """Two files on two workers train one dir under the run's basetemp root; a file barrier makes sure
     they run on different workers and in a known order."""
     pytester.makeconftest(
@@ -245,7 +245,7 @@ def wait_for(path):
             assert estimator.get_variable_value("global_step") == 6
         """,
     )
-    result = run("--estimator-isolation", "-n", "2", "--dist", "loadfile", "-rE")
+    result = run_pytest("--estimator-isolation", "-n", "2", "--dist", "loadfile", "-rE")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(
         [
@@ -269,7 +269,7 @@ def test_registry_file_names_the_first_claim_to_every_process(tmp_path):
 
 
 @requires_estimator
-def test_half_read_predict_generator_kept_alive_does_not_cascade(pytester, run):
+def test_half_read_predict_generator_kept_alive_does_not_cascade(pytester, run_pytest):
     """Estimator.predict() runs inside TF's graph_mode(): a suspended generator kept past the test
     leaves a graph context and the thread's graph mode; cleanup must undo both."""
     pytester.makepyfile(
@@ -292,13 +292,13 @@ def test_half_read_predict_generator_kept_alive_does_not_cascade(pytester, run):
             assert tf.executing_eagerly()
         """
     )
-    result = run("--estimator-isolation")
+    result = run_pytest("--estimator-isolation")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*EI104 graph-context*"])
 
 
 @requires_estimator
-def test_the_plugins_estimator_wrappers_stay_out_of_the_users_traceback_and_logs(pytester, run):
+def test_the_plugins_estimator_wrappers_stay_out_of_the_users_traceback_and_logs(pytester, run_pytest):
     """A failing ``train`` shows the user's call then TF's frames, not the plugin's wrappers; and TF's
     deprecation log names the user's line as the caller of ``Estimator.__init__``."""
     pytester.makepyfile(
@@ -316,7 +316,7 @@ def test_the_plugins_estimator_wrappers_stay_out_of_the_users_traceback_and_logs
             estimator.train(input_fn, steps=1)
         """
     )
-    result = run("--estimator-isolation", "--tb=long", "-o", "log_level=WARNING")
+    result = run_pytest("--estimator-isolation", "--tb=long", "-o", "log_level=WARNING")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*ValueError: model_fn says no", "*From *test_*.py:10: Estimator.__init__ *"])
     result.stdout.no_fnmatch_line("*pytest_estimator_isolation*")

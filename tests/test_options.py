@@ -31,9 +31,9 @@ def test_tensorflow_never_imported():
 
 
 @pytest.mark.parametrize("flag", ["--estimator-isolation", "--estimator-isolation=warn", "--estimator-isolation=off"])
-def test_suite_without_tensorflow_is_untouched(pytester, run, flag):
+def test_suite_without_tensorflow_is_untouched(pytester, run_pytest, flag):
     pytester.makepyfile(NO_TF_SUITE)
-    result = run(flag)
+    result = run_pytest(flag)
     result.assert_outcomes(passed=4)
     result.stdout.no_fnmatch_line("*estimator isolation*")
 
@@ -48,7 +48,7 @@ def test_suite_without_tensorflow_is_untouched(pytester, run, flag):
         (["--estimator-isolation=off"], "strict", None, None),
     ],
 )
-def test_precedence_cli_then_env_then_ini(pytester, run, monkeypatch, args, env, ini, header):
+def test_precedence_cli_then_env_then_ini(pytester, run_pytest, monkeypatch, args, env, ini, header):
     if env is None:
         monkeypatch.delenv("PYTEST_ESTIMATOR_ISOLATION", raising=False)
     else:
@@ -56,7 +56,7 @@ def test_precedence_cli_then_env_then_ini(pytester, run, monkeypatch, args, env,
     if ini is not None:
         pytester.makeini(f"[pytest]\nestimator_isolation = {ini}\n")
     pytester.makepyfile("def test_ok(): pass")
-    result = run(*args)
+    result = run_pytest(*args)
     result.assert_outcomes(passed=1)
     if header is None:
         result.stdout.no_fnmatch_line("estimator-isolation:*")
@@ -64,10 +64,10 @@ def test_precedence_cli_then_env_then_ini(pytester, run, monkeypatch, args, env,
         result.stdout.fnmatch_lines([header + "(TensorFlow not imported yet)"])
 
 
-def test_off_by_default(pytester, run, monkeypatch):
+def test_off_by_default(pytester, run_pytest, monkeypatch):
     monkeypatch.delenv("PYTEST_ESTIMATOR_ISOLATION", raising=False)
     pytester.makepyfile("def test_ok(): pass")
-    result = run()
+    result = run_pytest()
     result.assert_outcomes(passed=1)
     result.stdout.no_fnmatch_line("estimator-isolation:*")
 
@@ -82,14 +82,14 @@ def test_off_by_default(pytester, run, monkeypatch):
         (["--estimator-isolation-baseline=missing.json"], None, None, "*baseline*missing.json does not exist*"),
     ],
 )
-def test_bad_input_is_a_one_line_usage_error(pytester, run, monkeypatch, args, env, ini, message):
+def test_bad_input_is_a_one_line_usage_error(pytester, run_pytest, monkeypatch, args, env, ini, message):
     monkeypatch.delenv("PYTEST_ESTIMATOR_ISOLATION", raising=False)
     if env is not None:
         monkeypatch.setenv("PYTEST_ESTIMATOR_ISOLATION", env)
     if ini is not None:
         pytester.makeini(f"[pytest]\nestimator_isolation = {ini}\n")
     pytester.makepyfile("def test_ok(): pass")
-    result = run(*args)
+    result = run_pytest(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: " + message])
     assert "Traceback" not in result.stderr.str()
@@ -103,15 +103,15 @@ def test_bad_input_is_a_one_line_usage_error(pytester, run, monkeypatch, args, e
         ('allow_leaks("open-sesame")', "*test_marked: @pytest.mark.allow_leaks got unknown leak kind 'open-sesame'*"),
     ],
 )
-def test_bad_marker_names_the_test(pytester, run, marker, message):
+def test_bad_marker_names_the_test(pytester, run_pytest, marker, message):
     pytester.makepyfile(f"import pytest\n\n@pytest.mark.{marker}\ndef test_marked(): pass\n")
-    result = run("--estimator-isolation")
+    result = run_pytest("--estimator-isolation")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
     assert "Traceback" not in result.stderr.str()
 
 
-def test_markers_are_registered_for_strict_markers(pytester, run):
+def test_markers_are_registered_for_strict_markers(pytester, run_pytest):
     pytester.makepyfile(
         """
         import pytest
@@ -122,13 +122,13 @@ def test_markers_are_registered_for_strict_markers(pytester, run):
             pass
         """
     )
-    run("--strict-markers").assert_outcomes(passed=1)
-    result = run("--markers")
+    run_pytest("--strict-markers").assert_outcomes(passed=1)
+    result = run_pytest("--markers")
     result.stdout.fnmatch_lines(["@pytest.mark.estimator_isolation(mode):*", "@pytest.mark.allow_leaks(*kinds):*"])
 
 
-def test_help_lists_every_option(pytester, run):
-    result = run("--help")
+def test_help_lists_every_option(pytester, run_pytest):
+    result = run_pytest("--help")
     result.stdout.fnmatch_lines_random(
         [
             "*--estimator-isolation=[[]MODE[]]*",
@@ -152,7 +152,7 @@ def test_help_lists_every_option(pytester, run):
         pytest.param(["-v", "--estimator-isolation", "sub/test_x.py", "-p", "no:xdist"], id="in-the-middle"),
     ],
 )
-def test_bare_flag_then_a_path_means_strict_and_runs_the_path(pytester, run, monkeypatch, args):
+def test_bare_flag_then_a_path_means_strict_and_runs_the_path(pytester, run_pytest, monkeypatch, args):
     monkeypatch.delenv("PYTEST_ESTIMATOR_ISOLATION", raising=False)
     sub = pytester.mkpydir("sub")
     (sub / "conftest.py").write_text(
@@ -160,16 +160,16 @@ def test_bare_flag_then_a_path_means_strict_and_runs_the_path(pytester, run, mon
     )
     (sub / "test_x.py").write_text("def test_ok(): pass\n")
     pytester.makepyfile(test_elsewhere="def test_not_selected(): pass")
-    result = run(*args)
+    result = run_pytest(*args)
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["estimator-isolation: strict*"])
 
 
 @pytest.mark.parametrize("mode", ["warn", "off", "strict"])
-def test_bare_flag_then_a_mode_is_still_the_mode(pytester, run, monkeypatch, mode):
+def test_bare_flag_then_a_mode_is_still_the_mode(pytester, run_pytest, monkeypatch, mode):
     monkeypatch.delenv("PYTEST_ESTIMATOR_ISOLATION", raising=False)
     pytester.makepyfile("def test_ok(): pass")
-    result = run("--estimator-isolation", mode)
+    result = run_pytest("--estimator-isolation", mode)
     result.assert_outcomes(passed=1)
     if mode == "off":
         result.stdout.no_fnmatch_line("estimator-isolation:*")
@@ -201,14 +201,14 @@ def test_bare_flag_then_a_mode_is_still_the_mode(pytester, run, monkeypatch, mod
         ),
     ],
 )
-def test_bad_report_path_stops_the_run_before_any_test(pytester, run, make, option, message):
+def test_bad_report_path_stops_the_run_before_any_test(pytester, run_pytest, make, option, message):
     if option.startswith("/proc/") and not os.path.isdir("/proc/self"):
         pytest.skip("needs /proc")
     if make is not None:
         make(pytester)
     (pytester.path / "baseline.json").write_text('{"schema": 2, "leaks": []}')
     pytester.makepyfile("def test_ok(): pass")
-    result = run(
+    result = run_pytest(
         "--estimator-isolation",
         f"--estimator-isolation-report={option}",
         "--estimator-isolation-baseline=baseline.json",
@@ -219,26 +219,26 @@ def test_bad_report_path_stops_the_run_before_any_test(pytester, run, make, opti
     result.stdout.no_fnmatch_line("*passed*")
 
 
-def test_report_directory_is_created_at_configure(pytester, run):
+def test_report_directory_is_created_at_configure(pytester, run_pytest):
     pytester.makepyfile("def test_ok(): pass")
-    result = run("--estimator-isolation", "--estimator-isolation-report=deep/er/report.json", "--co")
+    result = run_pytest("--estimator-isolation", "--estimator-isolation-report=deep/er/report.json", "--co")
     assert result.ret == 0
     assert (pytester.path / "deep" / "er").is_dir()
 
 
-def test_ini_update_baseline_maybe_names_the_option(pytester, run):
+def test_ini_update_baseline_maybe_names_the_option(pytester, run_pytest):
     pytester.makeini("[pytest]\nestimator_isolation_update_baseline = maybe\n")
     pytester.makepyfile("def test_ok(): pass")
-    result = run("--estimator-isolation")
+    result = run_pytest("--estimator-isolation")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: ini option estimator_isolation_update_baseline: *'maybe'*"])
     assert "Traceback" not in result.stderr.str()
 
 
 @pytest.mark.parametrize("flag", ["--help", "--version"])
-def test_help_and_version_work_with_a_bad_environment(pytester, run, monkeypatch, flag):
+def test_help_and_version_work_with_a_bad_environment(pytester, run_pytest, monkeypatch, flag):
     monkeypatch.setenv("PYTEST_ESTIMATOR_ISOLATION", "loud")
-    result = run(flag)
+    result = run_pytest(flag)
     assert result.ret == 0
     assert "invalid mode" not in result.stderr.str() + result.stdout.str()
 
@@ -249,9 +249,9 @@ def test_help_and_version_work_with_a_bad_environment(pytester, run, monkeypatch
 @pytest.mark.parametrize(
     "marker", ['allow_leaks(["open-session"])', "allow_leaks()", 'allow_leaks("nope")', 'estimator_isolation("x")']
 )
-def test_bad_marker_stops_the_run_before_any_test_with_one_line(pytester, run, extra, marker):
+def test_bad_marker_stops_the_run_before_any_test_with_one_line(pytester, run_pytest, extra, marker):
     pytester.makepyfile(f"import pytest\n\n@pytest.mark.{marker}\ndef test_x():\n    pass\n")
-    result = run("--estimator-isolation", *extra)
+    result = run_pytest("--estimator-isolation", *extra)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: test_bad_marker_*.py::test_x: @pytest.mark.*"])
     assert len([line for line in result.stderr.lines if line.startswith("ERROR")]) == 1
@@ -259,10 +259,10 @@ def test_bad_marker_stops_the_run_before_any_test_with_one_line(pytester, run, e
     assert " passed" not in result.stdout.str()
 
 
-def test_unknown_kind_is_rejected_even_when_the_checks_are_off(pytester, run, monkeypatch):
+def test_unknown_kind_is_rejected_even_when_the_checks_are_off(pytester, run_pytest, monkeypatch):
     monkeypatch.delenv("PYTEST_ESTIMATOR_ISOLATION", raising=False)
     pytester.makepyfile('import pytest\n\n@pytest.mark.allow_leaks("nope")\ndef test_x():\n    pass\n')
-    result = run()
+    result = run_pytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: *got unknown leak kind 'nope'*"])
 

@@ -66,9 +66,9 @@ def _findings(pytester: pytest.Pytester) -> set[tuple[str, str]]:
         pytest.param(["-n", "2"], id="xdist-2", marks=requires_xdist),
     ],
 )
-def test_same_findings_serial_and_parallel(pytester, run, extra):
+def test_same_findings_serial_and_parallel(pytester, run_pytest, extra):
     pytester.makepyfile(test_a=SUITE_A, test_b=SUITE_B)
-    result = run("--estimator-isolation", "--estimator-isolation-report=report.json", *extra)
+    result = run_pytest("--estimator-isolation", "--estimator-isolation-report=report.json", *extra)
     result.assert_outcomes(passed=7, errors=3)
     assert _findings(pytester) == EXPECTED
     result.stdout.fnmatch_lines(

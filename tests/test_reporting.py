@@ -80,10 +80,10 @@ def test_crash_in_check():
 """
 
 
-def test_user_check_plugs_into_the_hookspec_and_a_crashing_check_is_an_error(pytester, run):
+def test_user_check_plugs_into_the_hookspec_and_a_crashing_check_is_an_error(pytester, run_pytest):
     pytester.makeconftest(USER_CHECK)
     pytester.makepyfile(USER_TESTS)
-    result = run("--estimator-isolation")
+    result = run_pytest("--estimator-isolation")
     result.assert_outcomes(passed=3, errors=2)
     result.stdout.fnmatch_lines_random(
         [
@@ -94,21 +94,21 @@ def test_user_check_plugs_into_the_hookspec_and_a_crashing_check_is_an_error(pyt
     )
 
 
-def test_warn_mode_warns_and_warnings_can_be_turned_into_errors(pytester, run):
+def test_warn_mode_warns_and_warnings_can_be_turned_into_errors(pytester, run_pytest):
     pytester.makeconftest(USER_CHECK)
     pytester.makepyfile("def test_leaves_file():\n    open('stray.txt', 'w').close()\n")
-    result = run("--estimator-isolation=warn")
+    result = run_pytest("--estimator-isolation=warn")
     result.assert_outcomes(passed=1, warnings=1)
     result.stdout.fnmatch_lines(["*EstimatorIsolationWarning: X001 stray-file: stray.txt exists*"])
     (pytester.path / "stray.txt").unlink()
-    result = run("--estimator-isolation=warn", "-W", "error::pytest_estimator_isolation.EstimatorIsolationWarning")
+    result = run_pytest("--estimator-isolation=warn", "-W", "error::pytest_estimator_isolation.EstimatorIsolationWarning")
     result.assert_outcomes(passed=1, errors=1)
 
 
 @requires_tf
-def test_json_report_junit_properties_and_summary(pytester, run):
+def test_json_report_junit_properties_and_summary(pytester, run_pytest):
     pytester.makepyfile(LEAKY)
-    result = run("--estimator-isolation", "--estimator-isolation-report=out/report.json", "--junitxml=junit.xml")
+    result = run_pytest("--estimator-isolation", "--estimator-isolation-report=out/report.json", "--junitxml=junit.xml")
     result.assert_outcomes(passed=3, errors=1)
     result.stdout.fnmatch_lines(
         [
@@ -138,11 +138,11 @@ def test_json_report_junit_properties_and_summary(pytester, run):
     assert not list(cases["test_clean"].iter("property"))
 
 
-def test_baseline_round_trip(pytester, run):
+def test_baseline_round_trip(pytester, run_pytest):
     pytester.makeconftest(USER_CHECK)
     pytester.makepyfile(USER_TESTS.replace("def test_crash_in_check", "def test_no_crash"))
     baseline = pytester.path / "baseline.json"
-    result = run(
+    result = run_pytest(
         "--estimator-isolation", f"--estimator-isolation-baseline={baseline}", "--estimator-isolation-update-baseline"
     )
     result.assert_outcomes(passed=3)
@@ -151,7 +151,7 @@ def test_baseline_round_trip(pytester, run):
         "schema": 2,
         "leaks": [{"kind": "stray-file", "owner": "test_baseline_round_trip.py::test_leaves_file"}],
     }
-    result = run("--estimator-isolation", f"--estimator-isolation-baseline={baseline}")
+    result = run_pytest("--estimator-isolation", f"--estimator-isolation-baseline={baseline}")
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["*[[]baselined[]] X001 stray-file*"])
     # A new leak still fails; the fixed one is reported as fixed.
@@ -164,22 +164,22 @@ def test_baseline_round_trip(pytester, run):
             open("stray.txt", "w").close()
         """
     )
-    result = run("--estimator-isolation", f"--estimator-isolation-baseline={baseline}")
+    result = run_pytest("--estimator-isolation", f"--estimator-isolation-baseline={baseline}")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*fixed since the baseline: stray-file in *::test_leaves_file"])
 
 
 @pytest.mark.parametrize("content", ["{not json", '{"schema": 99, "leaks": []}', '{"schema": 1}'])
-def test_malformed_baseline_is_a_usage_error(pytester, run, content):
+def test_malformed_baseline_is_a_usage_error(pytester, run_pytest, content):
     (pytester.path / "baseline.json").write_text(content)
     pytester.makepyfile("def test_ok(): pass")
-    result = run("--estimator-isolation", "--estimator-isolation-baseline=baseline.json")
+    result = run_pytest("--estimator-isolation", "--estimator-isolation-baseline=baseline.json")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: estimator-isolation baseline *baseline.json is malformed: *"])
 
 
 @requires_tf
-def test_victim_names_its_polluter_in_warn_mode(pytester, run):
+def test_victim_names_its_polluter_in_warn_mode(pytester, run_pytest):
     pytester.makeconftest("import tensorflow as tf\ntf.compat.v1.disable_eager_execution()\n")
     pytester.makepyfile(
         """
@@ -192,7 +192,7 @@ def test_victim_names_its_polluter_in_warn_mode(pytester, run):
             tf.compat.v1.get_variable("w", shape=[2])
         """
     )
-    result = run("--estimator-isolation=warn")
+    result = run_pytest("--estimator-isolation=warn")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
@@ -205,7 +205,7 @@ def test_victim_names_its_polluter_in_warn_mode(pytester, run):
 
 
 @requires_tf
-def test_polluters_are_rechecked_and_only_kinds_that_can_cause_failures_are_named(pytester, run):
+def test_polluters_are_rechecked_and_only_kinds_that_can_cause_failures_are_named(pytester, run_pytest):
     pytester.makepyfile(
         """
         import tensorflow as tf
@@ -221,6 +221,6 @@ def test_polluters_are_rechecked_and_only_kinds_that_can_cause_failures_are_name
             assert False
         """
     )
-    result = run("--estimator-isolation=warn", "-p", "no:randomly")
+    result = run_pytest("--estimator-isolation=warn", "-p", "no:randomly")
     result.assert_outcomes(passed=2, failed=1, warnings=1)
     result.stdout.no_fnmatch_line("*leaks still in place*")

@@ -16,7 +16,7 @@ def test_eager_again():
 """
 
 
-def test_module_fixture_holding_a_session_until_teardown_is_clean(pytester, run):
+def test_module_fixture_holding_a_session_until_teardown_is_clean(pytester, run_pytest):
     pytester.makepyfile(
         """
         import pytest
@@ -34,10 +34,10 @@ def test_module_fixture_holding_a_session_until_teardown_is_clean(pytester, run)
             assert not session._closed
         """
     )
-    run("--estimator-isolation").assert_outcomes(passed=2)
+    run_pytest("--estimator-isolation").assert_outcomes(passed=2)
 
 
-def test_session_fixture_that_never_closes_is_blamed_on_the_fixture(pytester, run):
+def test_session_fixture_that_never_closes_is_blamed_on_the_fixture(pytester, run_pytest):
     pytester.makepyfile(
         """
         import pytest
@@ -55,7 +55,7 @@ def test_session_fixture_that_never_closes_is_blamed_on_the_fixture(pytester, ru
             pass
         """
     )
-    result = run("--estimator-isolation", "-rE")
+    result = run_pytest("--estimator-isolation", "-rE")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(
         [
@@ -66,7 +66,7 @@ def test_session_fixture_that_never_closes_is_blamed_on_the_fixture(pytester, ru
     )
 
 
-def test_module_fixture_that_switches_to_graph_mode_and_back_is_clean(pytester, run):
+def test_module_fixture_that_switches_to_graph_mode_and_back_is_clean(pytester, run_pytest):
     pytester.makepyfile(
         """
         import pytest
@@ -87,10 +87,10 @@ def test_module_fixture_that_switches_to_graph_mode_and_back_is_clean(pytester, 
         """
     )
     pytester.makepyfile(test_z_later=EAGER_AGAIN)
-    run("--estimator-isolation").assert_outcomes(passed=3)
+    run_pytest("--estimator-isolation").assert_outcomes(passed=3)
 
 
-def test_module_fixture_holding_a_graph_until_teardown_is_clean(pytester, run):
+def test_module_fixture_holding_a_graph_until_teardown_is_clean(pytester, run_pytest):
     pytester.makepyfile(
         """
         import pytest
@@ -110,10 +110,10 @@ def test_module_fixture_holding_a_graph_until_teardown_is_clean(pytester, run):
         """
     )
     pytester.makepyfile(test_z_later=EAGER_AGAIN)
-    run("--estimator-isolation").assert_outcomes(passed=3)
+    run_pytest("--estimator-isolation").assert_outcomes(passed=3)
 
 
-def test_module_fixture_that_disables_eager_for_good_is_blamed_on_it(pytester, run):
+def test_module_fixture_that_disables_eager_for_good_is_blamed_on_it(pytester, run_pytest):
     pytester.makepyfile(
         """
         import pytest
@@ -127,12 +127,12 @@ def test_module_fixture_that_disables_eager_for_good_is_blamed_on_it(pytester, r
             assert not tf.executing_eagerly()
         """
     )
-    result = run("--estimator-isolation")
+    result = run_pytest("--estimator-isolation")
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*EI105 eager-mode*", "*owner: fixture 'graph_mode' (module scope*"])
 
 
-def test_parametrized_module_fixture_switching_params_does_not_judge_the_next_test_early(pytester, run):
+def test_parametrized_module_fixture_switching_params_does_not_judge_the_next_test_early(pytester, run_pytest):
     pytester.makepyfile(
         """
         import pytest
@@ -152,12 +152,12 @@ def test_parametrized_module_fixture_switching_params_does_not_judge_the_next_te
             pass
         """
     )
-    result = run("--estimator-isolation", "-v")
+    result = run_pytest("--estimator-isolation", "-v")
     result.assert_outcomes(passed=4, errors=2)
     result.stdout.fnmatch_lines(["*::test_leaks[[]1[]] ERROR*", "*::test_leaks[[]2[]] ERROR*"])
 
 
-def test_tf_first_imported_in_a_scoped_fixture_is_owned_by_it(pytester, run):
+def test_tf_first_imported_in_a_scoped_fixture_is_owned_by_it(pytester, run_pytest):
     # The plugin judges tests only once TF is imported; one imported in the middle of a test's setup
     # still finds who owns what it creates: the fixture being set up, or the test.
     pytester.makepyfile(
@@ -193,7 +193,7 @@ def test_tf_first_imported_in_a_scoped_fixture_is_owned_by_it(pytester, run):
             KEPT.append(tf.compat.v1.Session(graph=tf.Graph()))
         """,
     )
-    result = run("--estimator-isolation", "-rE", "-p", "no:randomly")
+    result = run_pytest("--estimator-isolation", "-rE", "-p", "no:randomly")
     result.assert_outcomes(passed=3, errors=2)
     result.stdout.fnmatch_lines(
         [
@@ -208,7 +208,7 @@ def test_tf_first_imported_in_a_scoped_fixture_is_owned_by_it(pytester, run):
     result.stdout.no_fnmatch_line("*fixture 'session'*")
 
 
-def test_a_leak_in_an_xfail_test_fails_the_run(pytester, run):
+def test_a_leak_in_an_xfail_test_fails_the_run(pytester, run_pytest):
     pytester.makepyfile(
         """
         import pytest
@@ -226,13 +226,13 @@ def test_a_leak_in_an_xfail_test_fails_the_run(pytester, run):
             assert False
         """
     )
-    result = run("--estimator-isolation")
+    result = run_pytest("--estimator-isolation")
     result.assert_outcomes(xfailed=2, errors=2)
     assert result.ret == 1
     result.stdout.fnmatch_lines(["*ERROR at teardown of test_xfail_leaks*", "*EI101 open-session*"])
 
 
-def test_a_fixture_whose_setup_raises_is_judged_and_cleaned(pytester, run):
+def test_a_fixture_whose_setup_raises_is_judged_and_cleaned(pytester, run_pytest):
     pytester.makepyfile(
         test_a="""
         import pytest
@@ -253,7 +253,7 @@ def test_a_fixture_whose_setup_raises_is_judged_and_cleaned(pytester, run):
             assert tf.executing_eagerly()
         """,
     )
-    result = run("--estimator-isolation", "-p", "no:randomly")
+    result = run_pytest("--estimator-isolation", "-p", "no:randomly")
     result.assert_outcomes(passed=1, errors=2)
     result.stdout.fnmatch_lines(
         [
@@ -265,7 +265,7 @@ def test_a_fixture_whose_setup_raises_is_judged_and_cleaned(pytester, run):
     )
 
 
-def test_module_and_class_markers_govern_their_fixtures_and_xunit_setups(pytester, run):
+def test_module_and_class_markers_govern_their_fixtures_and_xunit_setups(pytester, run_pytest):
     pytester.makepyfile(
         test_allowed="""
         import pytest
@@ -300,7 +300,7 @@ def test_module_and_class_markers_govern_their_fixtures_and_xunit_setups(pyteste
                 pass
         """,
     )
-    result = run("--estimator-isolation", "-p", "no:randomly")
+    result = run_pytest("--estimator-isolation", "-p", "no:randomly")
     result.assert_outcomes(passed=3, errors=1)
     result.stdout.fnmatch_lines(
         [
@@ -318,7 +318,7 @@ def test_module_and_class_markers_govern_their_fixtures_and_xunit_setups(pyteste
     )
 
 
-def test_a_leak_left_in_place_is_not_blamed_again_on_the_fixtures_around_it(pytester, run):
+def test_a_leak_left_in_place_is_not_blamed_again_on_the_fixtures_around_it(pytester, run_pytest):
     pytester.makepyfile(
         """
         import pytest
@@ -337,7 +337,7 @@ def test_a_leak_left_in_place_is_not_blamed_again_on_the_fixtures_around_it(pyte
                 tf.keras.backend.set_floatx("float64")
         """
     )
-    result = run("--estimator-isolation=warn", "--estimator-isolation-report=report.json", "-p", "no:randomly")
+    result = run_pytest("--estimator-isolation=warn", "--estimator-isolation-report=report.json", "-p", "no:randomly")
     result.assert_outcomes(passed=2, warnings=2)
     owners = sorted((leak["owner"].split("::", 1)[-1], leak["code"]) for leak in read_report(pytester)["leaks"])
     assert owners == [("TestInClass::test_sets_floatx", "EI301"), ("test_disables_eager", "EI105")]

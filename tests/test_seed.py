@@ -8,7 +8,7 @@ from helpers import read_report, requires_tf
 pytestmark = requires_tf
 
 
-def test_global_seed_is_put_back_in_strict_mode_only(pytester, run):
+def test_global_seed_is_put_back_in_strict_mode_only(pytester, run_pytest):
     pytester.makepyfile(
         """
         import tensorflow as tf
@@ -21,11 +21,11 @@ def test_global_seed_is_put_back_in_strict_mode_only(pytester, run):
             assert context.context()._seed is None
         """
     )
-    run("--estimator-isolation", "-p", "no:randomly").assert_outcomes(passed=2)
-    run("--estimator-isolation=warn", "-p", "no:randomly").assert_outcomes(passed=1, failed=1)
+    run_pytest("--estimator-isolation", "-p", "no:randomly").assert_outcomes(passed=2)
+    run_pytest("--estimator-isolation=warn", "-p", "no:randomly").assert_outcomes(passed=1, failed=1)
 
 
-def test_pytest_randomly_reseeds_tensorflow(pytester, run):
+def test_pytest_randomly_reseeds_tensorflow(pytester, run_pytest):
     pytester.makepyfile(
         """
         from tensorflow.python.eager import context

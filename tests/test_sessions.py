@@ -9,7 +9,7 @@ from helpers import KERAS_2, requires_estimator, requires_keras2, requires_tf
 pytestmark = requires_tf
 
 
-def test_unclosed_session_fails_in_strict_and_next_test_is_clean(pytester, run):
+def test_unclosed_session_fails_in_strict_and_next_test_is_clean(pytester, run_pytest):
     pytester.makepyfile(
         """
         import tensorflow as tf
@@ -22,7 +22,7 @@ def test_unclosed_session_fails_in_strict_and_next_test_is_clean(pytester, run):
             assert tf.compat.v1.get_default_session() is None
         """
     )
-    result = run("--estimator-isolation")
+    result = run_pytest("--estimator-isolation")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(
         [
@@ -72,10 +72,10 @@ def test_fit_in_a_private_graph():
 
 @pytest.mark.parametrize("keras_reset", [False, True])
 @requires_keras2
-def test_keras_cached_session_in_a_graph_mode_suite_is_not_the_tests_fault(pytester, run, keras_reset):
+def test_keras_cached_session_in_a_graph_mode_suite_is_not_the_tests_fault(pytester, run_pytest, keras_reset):
     pytester.makeconftest("import tensorflow as tf\ntf.compat.v1.disable_eager_execution()\n")
     pytester.makepyfile(KERAS_2 + FIT_IN_A_PRIVATE_GRAPH)
-    result = run("--estimator-isolation", *(["--estimator-isolation-keras-reset"] if keras_reset else []))
+    result = run_pytest("--estimator-isolation", *(["--estimator-isolation-keras-reset"] if keras_reset else []))
     result.assert_outcomes(passed=1)
     result.stdout.no_fnmatch_line("*EI101*")
     if keras_reset:  # cleared before the checks look: nothing left to tidy
@@ -86,7 +86,7 @@ def test_keras_cached_session_in_a_graph_mode_suite_is_not_the_tests_fault(pytes
         )
 
 
-def test_a_session_used_by_a_live_thread_is_reported_and_left_open(pytester, run):
+def test_a_session_used_by_a_live_thread_is_reported_and_left_open(pytester, run_pytest):
     pytester.makepyfile(
         """
         import threading
@@ -116,7 +116,7 @@ def test_a_session_used_by_a_live_thread_is_reported_and_left_open(pytester, run
             assert box["result"] == 1
         """
     )
-    result = run("--estimator-isolation", "-p", "no:randomly")
+    result = run_pytest("--estimator-isolation", "-p", "no:randomly")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(
         ["*EI101 open-session: Session is still open*not closed: thread 'tf-worker' that created it is still running*"]
@@ -124,7 +124,7 @@ def test_a_session_used_by_a_live_thread_is_reported_and_left_open(pytester, run
 
 
 @requires_estimator
-def test_estimator_fixtures_and_tf_own_sessions(pytester, run):
+def test_estimator_fixtures_and_tf_own_sessions(pytester, run_pytest):
     pytester.makepyfile(
         """
         import numpy as np
@@ -158,7 +158,7 @@ def test_estimator_fixtures_and_tf_own_sessions(pytester, run):
             assert False
         """
     )
-    result = run("--estimator-isolation=warn", "-p", "no:randomly")
+    result = run_pytest("--estimator-isolation=warn", "-p", "no:randomly")
     outcomes = result.parseoutcomes()
     assert (outcomes["passed"], outcomes["failed"]) == (2, 2)
     result.stdout.fnmatch_lines(["*NotFoundError*"])
@@ -167,7 +167,7 @@ def test_estimator_fixtures_and_tf_own_sessions(pytester, run):
     result.stdout.fnmatch_lines(["*tidied quietly*EI108 tf-internal-session*"])
 
 
-def test_a_session_nothing_can_reach_after_the_test_is_a_warning_not_a_failure(pytester, run):
+def test_a_session_nothing_can_reach_after_the_test_is_a_warning_not_a_failure(pytester, run_pytest):
     """``as_default()`` never closes the session, but it dies with the test's frame: no later test can see
     it (EI109, a warning). One still reachable after the test (a global here) fails it (EI101)."""
     pytester.makepyfile(
@@ -190,7 +190,7 @@ def test_a_session_nothing_can_reach_after_the_test_is_a_warning_not_a_failure(p
             KEPT.append(tf.compat.v1.Session(graph=tf.Graph()))
         """
     )
-    result = run("--estimator-isolation", "--estimator-isolation-report=report.json", "-p", "no:warnings")
+    result = run_pytest("--estimator-isolation", "--estimator-isolation-report=report.json", "-p", "no:warnings")
     result.assert_outcomes(passed=3, errors=1)
     leaks = json.loads((pytester.path / "report.json").read_text())["leaks"]
     found = {(leak["owner"].split("::")[-1], leak["code"], leak["outcome"]) for leak in leaks}
@@ -231,11 +231,11 @@ def test_supervisor_whose_restore_fails(tmp_path):
 """
 
 
-def test_a_session_tfs_session_manager_abandons_in_a_failed_call_is_tidied(pytester, run):
+def test_a_session_tfs_session_manager_abandons_in_a_failed_call_is_tidied(pytester, run_pytest):
     """EI108 beyond Estimators: ``MonitoredSession`` / ``Supervisor.managed_session`` whose restore fails
     leave the session TF's ``SessionManager`` made open; the test only checks that the call raises."""
     pytester.makepyfile(RESTORE_FAILS)
-    result = run("--estimator-isolation", "--estimator-isolation-report=report.json", "-p", "no:warnings")
+    result = run_pytest("--estimator-isolation", "--estimator-isolation-report=report.json", "-p", "no:warnings")
     result.assert_outcomes(passed=2)
     report = json.loads((pytester.path / "report.json").read_text())
     assert report["leaks"] == []

@@ -16,9 +16,9 @@ pytestmark = requires_tf
 MODULE = "test_suite.py"
 
 
-def run_suite(pytester: pytest.Pytester, run, *args: str, names: list[str] | None = None):
+def run_suite(pytester: pytest.Pytester, run_pytest, *args: str, names: list[str] | None = None):
     pytester.makepyfile(test_suite=suite(names))
-    result = run(*args, "--estimator-isolation-report=report.json")
+    result = run_pytest(*args, "--estimator-isolation-report=report.json")
     assert result.ret in (0, 1), f"the run ended with {result.ret} (a crash?)"
     return result
 
@@ -49,8 +49,8 @@ def cleans(names=CASES) -> list[str]:
     return [name for name in names if CASES[name][3] is not None]
 
 
-def test_without_the_plugin_every_victim_fails(pytester, run):
-    result = run_suite(pytester, run, "-rA")
+def test_without_the_plugin_every_victim_fails(pytester, run_pytest):
+    result = run_suite(pytester, run_pytest, "-rA")
     got = outcomes(result)
     assert {name: got.get(f"test_victim_{name}") for name in victims()} == dict.fromkeys(victims(), "failed")
 
@@ -71,8 +71,8 @@ def check_strict(pytester: pytest.Pytester, result: pytest.RunResult) -> None:
     assert not [owner for owner in leaks if not owner.startswith("test_polluter_")]
 
 
-def test_strict_fails_each_polluter_with_its_kind_and_every_victim_passes(pytester, run):
-    result = run_suite(pytester, run, "-rA", "--estimator-isolation=strict")
+def test_strict_fails_each_polluter_with_its_kind_and_every_victim_passes(pytester, run_pytest):
+    result = run_suite(pytester, run_pytest, "-rA", "--estimator-isolation=strict")
     check_strict(pytester, result)
     text = result.stdout.str()
     assert "EI303 environment: os.environ['TF_CONFIG'] is '{\"cluster\"" in text
@@ -84,7 +84,7 @@ def test_strict_fails_each_polluter_with_its_kind_and_every_victim_passes(pytest
 
 
 @requires_randomly
-def test_strict_in_random_order(pytester, run):
+def test_strict_in_random_order(pytester, run_pytest):
     def shuffled(*args: str) -> pytest.RunResult:
         options = ("-p", "no:cacheprovider", "-p", "randomly", "-p", "no:xdist", "--randomly-seed=7")
         return pytester.runpytest_subprocess(*options, "-W", "ignore::DeprecationWarning", *args)
@@ -94,8 +94,8 @@ def test_strict_in_random_order(pytester, run):
 
 
 @requires_xdist
-def test_strict_under_xdist(pytester, run):
-    result = run_suite(pytester, run, "-rA", "--estimator-isolation=strict", "-n", "2")
+def test_strict_under_xdist(pytester, run_pytest):
+    result = run_suite(pytester, run_pytest, "-rA", "--estimator-isolation=strict", "-n", "2")
     check_strict(pytester, result)
 
 
@@ -104,8 +104,8 @@ def test_strict_under_xdist(pytester, run):
 WARNED = [name for name in CASES if name != "set_strategy"]
 
 
-def test_warn_names_each_polluter_in_its_victims_failure(pytester, run):
-    result = run_suite(pytester, run, "-rA", "--estimator-isolation=warn", names=WARNED)
+def test_warn_names_each_polluter_in_its_victims_failure(pytester, run_pytest):
+    result = run_suite(pytester, run_pytest, "-rA", "--estimator-isolation=warn", names=WARNED)
     got = outcomes(result)
     leaks = leaks_by_owner(pytester)
     text = result.stdout.str()
@@ -122,7 +122,7 @@ def test_warn_names_each_polluter_in_its_victims_failure(pytester, run):
     assert "EstimatorIsolationWarning: EI306 behaviour-switch" in text
 
 
-def test_a_setter_called_outside_tests_is_the_baseline(pytester, run):
+def test_a_setter_called_outside_tests_is_the_baseline(pytester, run_pytest):
     pytester.makeconftest(
         """
         import os
@@ -145,7 +145,7 @@ def test_a_setter_called_outside_tests_is_the_baseline(pytester, run):
             tf.debugging.set_log_device_placement(False)
         """
     )
-    result = run("--estimator-isolation=strict", "-rA")
+    result = run_pytest("--estimator-isolation=strict", "-rA")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(
         ["*EI306 behaviour-switch: tf.debugging.get_log_device_placement() is False, was True*"]
@@ -154,7 +154,7 @@ def test_a_setter_called_outside_tests_is_the_baseline(pytester, run):
     result.stdout.no_fnmatch_line("*EI304*")
 
 
-def test_an_undo_that_fails_is_a_problem_of_that_test_and_the_next_is_judged(pytester, run):
+def test_an_undo_that_fails_is_a_problem_of_that_test_and_the_next_is_judged(pytester, run_pytest):
     pytester.makeconftest(
         """
         from pytest_estimator_isolation._tf import entries
@@ -179,13 +179,13 @@ def test_an_undo_that_fails_is_a_problem_of_that_test_and_the_next_is_judged(pyt
             assert tf.summary.experimental.get_step() is None
         """
     )
-    result = run("--estimator-isolation=strict", "-rA")
+    result = run_pytest("--estimator-isolation=strict", "-rA")
     result.assert_outcomes(passed=3, errors=2)
     result.stdout.fnmatch_lines(["*could not undo tf.debugging.get_log_device_placement(): RuntimeError*"])
     assert result.ret == 1
 
 
-def test_a_default_writer_is_unset_before_the_writers_check_closes_it(pytester, run):
+def test_a_default_writer_is_unset_before_the_writers_check_closes_it(pytester, run_pytest):
     pytester.makepyfile(
         """
         import tensorflow as tf
@@ -198,14 +198,14 @@ def test_a_default_writer_is_unset_before_the_writers_check_closes_it(pytester, 
             assert float(tf.constant(2.0) * 2) == 4.0
         """
     )
-    result = run("--estimator-isolation=strict", "-rA")
+    result = run_pytest("--estimator-isolation=strict", "-rA")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*EI304 summary-state: the default summary writer*was unset*"])
     result.stdout.no_fnmatch_line("*NotFoundError*")
     assert result.ret == 1
 
 
-def test_scopes_left_open_together_are_exited_newest_first(pytester, run):
+def test_scopes_left_open_together_are_exited_newest_first(pytester, run_pytest):
     pytester.makepyfile(
         """
         import tensorflow as tf
@@ -222,7 +222,7 @@ def test_scopes_left_open_together_are_exited_newest_first(pytester, run):
             assert not context.context().device_name
         """
     )
-    result = run("--estimator-isolation=strict", "-rA", "--estimator-isolation-report=report.json")
+    result = run_pytest("--estimator-isolation=strict", "-rA", "--estimator-isolation-report=report.json")
     result.assert_outcomes(passed=2, errors=1)
     leaks = json.loads((pytester.path / "report.json").read_text())["leaks"]
     assert [entry["code"] for entry in leaks] == ["EI305"] * 3
@@ -230,7 +230,7 @@ def test_scopes_left_open_together_are_exited_newest_first(pytester, run):
     result.stdout.no_fnmatch_line("*could not exit*")
 
 
-def test_threads_set_before_tf_starts_cannot_be_undone(pytester, run):
+def test_threads_set_before_tf_starts_cannot_be_undone(pytester, run_pytest):
     pytester.makepyfile(
         """
         import pytest
@@ -245,7 +245,7 @@ def test_threads_set_before_tf_starts_cannot_be_undone(pytester, run):
                 tf.config.threading.set_inter_op_parallelism_threads(3)
         """
     )
-    result = run("--estimator-isolation=strict", "-rA")
+    result = run_pytest("--estimator-isolation=strict", "-rA")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(
         [
@@ -257,7 +257,7 @@ def test_threads_set_before_tf_starts_cannot_be_undone(pytester, run):
     )
 
 
-def test_a_scoped_fixtures_teardown_is_its_own(pytester, run):
+def test_a_scoped_fixtures_teardown_is_its_own(pytester, run_pytest):
     """What a module fixture's teardown changes and leaves is that fixture's leak, not the suite's baseline."""
     pytester.makepyfile(
         test_a="""
@@ -286,7 +286,7 @@ def test_a_scoped_fixtures_teardown_is_its_own(pytester, run):
             assert tf.keras.backend.floatx() == "float32"
         """,
     )
-    result = run("--estimator-isolation", "-p", "no:randomly")
+    result = run_pytest("--estimator-isolation", "-p", "no:randomly")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*fixture 'careless' (module scope*leaked TensorFlow state*EI301 global-config*"])
     result.stdout.no_fnmatch_line("*fixture 'careful'*leaked*")

@@ -119,8 +119,8 @@ def writers_suite(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
-def test_left_open_writers_and_tf_threads_are_flagged_closed_and_named(writers_suite, run) -> None:
-    result = run("--estimator-isolation", "--estimator-isolation-report=report.json", "-v")
+def test_left_open_writers_and_tf_threads_are_flagged_closed_and_named(writers_suite, run_pytest) -> None:
+    result = run_pytest("--estimator-isolation", "--estimator-isolation-report=report.json", "-v")
     result.assert_outcomes(passed=10, errors=4)
     result.stdout.fnmatch_lines(
         [
@@ -157,17 +157,17 @@ def test_left_open_writers_and_tf_threads_are_flagged_closed_and_named(writers_s
     assert "module_logs" in fixture_leak["what"]
 
 
-def test_warn_mode_reports_but_closes_nothing_of_the_tests(writers_suite, run) -> None:
-    result = run("--estimator-isolation=warn", "-p", "no:warnings")
+def test_warn_mode_reports_but_closes_nothing_of_the_tests(writers_suite, run_pytest) -> None:
+    result = run_pytest("--estimator-isolation=warn", "-p", "no:warnings")
     # test_the_leaked_writers_were_closed fails: in warn mode the writers stay open.
     result.assert_outcomes(passed=9, failed=1)
 
 
-def test_any_thread_check_is_opt_in(writers_suite, run) -> None:
-    result = run("--estimator-isolation=warn", "--estimator-isolation-report=report.json")
+def test_any_thread_check_is_opt_in(writers_suite, run_pytest) -> None:
+    result = run_pytest("--estimator-isolation=warn", "--estimator-isolation-report=report.json")
     codes = {leak["code"] for leak in json.loads((writers_suite.path / "report.json").read_text())["leaks"]}
     assert "EI405" not in codes
-    result = run("--estimator-isolation=warn", "--estimator-isolation-threads=all", "-k", "plain_thread")
+    result = run_pytest("--estimator-isolation=warn", "--estimator-isolation-threads=all", "-k", "plain_thread")
     result.assert_outcomes(passed=1, warnings=1)
     result.stdout.fnmatch_lines(["*EI405 thread: thread 'plain-waiter' (threading.Event.wait) is still running*"])
 
@@ -235,8 +235,8 @@ def estimator_suite(pytester: pytest.Pytester) -> pytest.Pytester:
 
 @requires_estimator
 @pytest.mark.parametrize("mode", ["strict", "warn"])
-def test_estimators_cached_writers_are_tidied_not_blamed(estimator_suite, run, mode) -> None:
-    result = run(f"--estimator-isolation={mode}", "--estimator-isolation-report=report.json")
+def test_estimators_cached_writers_are_tidied_not_blamed(estimator_suite, run_pytest, mode) -> None:
+    result = run_pytest(f"--estimator-isolation={mode}", "--estimator-isolation-report=report.json")
     result.assert_outcomes(passed=3)
     # 2 in the first test; in the second, make_estimator's teardown closes its own and the plugin the
     # fixture dir's eval writer; the session fixture's, at its teardown.
@@ -254,7 +254,7 @@ def test_estimators_cached_writers_are_tidied_not_blamed(estimator_suite, run, m
 
 
 @requires_estimator
-def test_the_fixtures_close_their_cached_writers_with_the_plugin_off(estimator_suite, run) -> None:
+def test_the_fixtures_close_their_cached_writers_with_the_plugin_off(estimator_suite, run_pytest) -> None:
     estimator_suite.makepyfile(
         test_more="""
         import tensorflow as tf
@@ -269,13 +269,13 @@ def test_the_fixtures_close_their_cached_writers_with_the_plugin_off(estimator_s
             assert event_loggers() == 0
         """
     )
-    result = run("test_more.py")
+    result = run_pytest("test_more.py")
     result.assert_outcomes(passed=2)
 
 
 @requires_estimator
 @pytest.mark.skipif(sys.platform != "linux", reason="counts descriptors in /proc/self/fd")
-def test_a_long_estimator_suite_under_a_low_file_limit(pytester: pytest.Pytester, run) -> None:
+def test_a_long_estimator_suite_under_a_low_file_limit(pytester: pytest.Pytester, run_pytest) -> None:
     """The issue's failure: each test leaves two cached writers (two files, two threads); 16 such tests
     under a limit of 16 free descriptors run out, then pytest crashes at session finish."""
     pytester.makeconftest(
@@ -301,15 +301,15 @@ def pytest_sessionstart(session):
             assert estimator.evaluate(input_fn, steps=1)["global_step"] == 1
         """
     )
-    without = run("-p", "no:estimator_isolation")
+    without = run_pytest("-p", "no:estimator_isolation")
     assert without.ret != 0
     assert "Too many open files" in without.stdout.str() + without.stderr.str()
-    result = run("--estimator-isolation")
+    result = run_pytest("--estimator-isolation")
     result.assert_outcomes(passed=16)
     result.stdout.fnmatch_lines(["tidied quietly after 16 test(s)*freed 32 files, 32 threads, 32 writers"])
 
 
-def test_a_writers_thread_is_part_of_its_finding_not_a_second_one(pytester: pytest.Pytester, run) -> None:
+def test_a_writers_thread_is_part_of_its_finding_not_a_second_one(pytester: pytest.Pytester, run_pytest) -> None:
     """Warn mode leaves the writer open: its EventLoggerThread is not reported again (EI403) when the
     enclosing setUpClass or module fixture is torn down."""
     pytester.makepyfile(
@@ -339,7 +339,7 @@ def test_a_writers_thread_is_part_of_its_finding_not_a_second_one(pytester: pyte
                 KEPT.append(tf.compat.v1.summary.FileWriter(str(tmp_path)))
         """,
     )
-    result = run("--estimator-isolation=warn", "--estimator-isolation-report=report.json", "-p", "no:warnings")
+    result = run_pytest("--estimator-isolation=warn", "--estimator-isolation-report=report.json", "-p", "no:warnings")
     result.assert_outcomes(passed=2, skipped=1)  # skipped: TF's test_session placeholder
     leaks = json.loads((pytester.path / "report.json").read_text())["leaks"]
     assert sorted((leak["owner"].split("::")[-1], leak["code"]) for leak in leaks) == [
@@ -348,7 +348,7 @@ def test_a_writers_thread_is_part_of_its_finding_not_a_second_one(pytester: pyte
     ]
 
 
-def test_an_unstopped_supervisor_is_named_with_its_fix_and_its_threads_sites(pytester: pytest.Pytester, run) -> None:
+def test_an_unstopped_supervisor_is_named_with_its_fix_and_its_threads_sites(pytester: pytest.Pytester, run_pytest) -> None:
     """A Supervisor's writer and service threads: the fix is ``sv.stop()``, the threads have a creation
     site, and the failure says plainly that the threads keep running (the plugin cannot stop them)."""
     pytester.makeconftest("import tensorflow as tf\ntf.compat.v1.disable_eager_execution()\n")
@@ -366,7 +366,7 @@ def test_an_unstopped_supervisor_is_named_with_its_fix_and_its_threads_sites(pyt
             tf.compat.v1.reset_default_graph()
         """
     )
-    result = run("--estimator-isolation", "-p", "no:warnings")
+    result = run_pytest("--estimator-isolation", "-p", "no:warnings")
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines_random(
         [
