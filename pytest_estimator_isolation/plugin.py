@@ -342,6 +342,9 @@ class Judging:
             polluters = runner.polluters.of(str(rep.longrepr))
             if polluters:
                 rep.sections.append(("estimator isolation: leaks still in place", report.format_polluters(polluters)))
+            notes = scopes.notes()
+            if notes:
+                rep.sections.append(("estimator isolation", "\n".join(notes)))
         if when == "teardown":
             if test.findings:  # on the report, so xdist carries it to the controller's summary
                 setattr(rep, report.REPORT_ATTR, [finding.to_json() for finding in test.findings])

@@ -30,7 +30,7 @@ class Scope:
     ``owner``: the test's nodeid, or ``fixture 'name' (module scope)``: leaks are reported against it.
     ``stash``: where checks keep what they compare against. ``item``: the test (``None`` for a fixture)."""
 
-    __slots__ = ("_cls", "_looked_up", "item", "kind", "owner", "stash")
+    __slots__ = ("_cls", "_looked_up", "item", "kind", "notes", "owner", "stash")
 
     def __init__(
         self, owner: str, kind: Literal["test", "fixture"], cls: type | None = None, item: pytest.Item | None = None
@@ -39,6 +39,7 @@ class Scope:
         self.kind = kind
         self.stash: pytest.Stash = _Stash()
         self.item = item
+        self.notes: list[str] = []  # lines for this test's report if it fails (see note())
         self._cls = cls
         self._looked_up = item is None  # the test's class is looked up only if asked (pytest walks its parents)
 
@@ -73,6 +74,19 @@ def push(scope: Scope, bottom: bool = False) -> None:
 def pop(scope: Scope) -> None:
     if scope in _active:
         _active.remove(scope)
+
+
+def note(text: str) -> None:
+    """Add a line to the running test's report, shown only if the test fails (e.g. which test wrote the
+    checkpoint a failed restore read); the same line is kept once."""
+    scope = current()
+    if scope is not None and text not in scope.notes:
+        scope.notes.append(text)
+
+
+def notes() -> list[str]:
+    """Every active scope's notes, outermost first."""
+    return [text for scope in _active for text in scope.notes]
 
 
 def clear() -> None:

@@ -224,3 +224,23 @@ def test_polluters_are_rechecked_and_only_kinds_that_can_cause_failures_are_name
     result = run_pytest("--estimator-isolation=warn", "-p", "no:randomly")
     result.assert_outcomes(passed=2, failed=1, warnings=1)
     result.stdout.no_fnmatch_line("*leaks still in place*")
+
+
+def test_a_note_a_check_adds_shows_only_in_a_failing_tests_report(pytester, run_pytest):
+    pytester.makeconftest(USER_CHECK)
+    pytester.makepyfile(
+        """
+        from pytest_estimator_isolation import scopes
+
+        def test_fails_after_a_note():
+            scopes.note("checkpoint /x was written by test_other")
+            assert 5.0 == 2.0
+
+        def test_passes_after_a_note():
+            scopes.note("a note nobody needs")
+        """
+    )
+    result = run_pytest("--estimator-isolation", "-rA")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*- estimator isolation -*", "checkpoint /x was written by test_other"])
+    assert "a note nobody needs" not in result.stdout.str()
