@@ -30,6 +30,9 @@ _SUMMARY = "tensorflow.python.ops.summary_ops_v2"
 _CONFIG = "tensorflow.python.framework.config"
 _TENSOR_HOMES = ("tensorflow.python.framework.tensor", _OPS)  # TF 2.13+, 2.12
 _DISTRIBUTE = "tensorflow.python.distribute.distribute_lib"
+# experimental_set_strategy: distribute_lib on TF 2.13+, distribution_strategy_context on TF 2.12 (the
+# module TF 2.13 merged into distribute_lib; no TF 2.13+ has it).
+_SET_STRATEGY_HOMES = (_DISTRIBUTE, "tensorflow.python.distribute.distribution_strategy_context")
 
 
 def _attr(module: str, name: str) -> Any:
@@ -171,7 +174,12 @@ def _global_strategy_scope() -> Any:
 
 def _unset_strategy(value: Any) -> None:
     if value is None:
-        _attr(_DISTRIBUTE, "experimental_set_strategy")(None)
+        for name in _SET_STRATEGY_HOMES:
+            set_strategy = getattr(sys.modules.get(name), "experimental_set_strategy", None)
+            if set_strategy is not None:
+                set_strategy(None)
+                return
+        raise Unavailable("experimental_set_strategy")
 
 
 _SET_STRATEGY = Entry(
@@ -180,7 +188,7 @@ _SET_STRATEGY = Entry(
     _global_strategy_scope,
     _unset_strategy,
     "call tf.distribute.experimental_set_strategy(None) in a finally, or use `with strategy.scope():`",
-    setters=(f"{_DISTRIBUTE}:experimental_set_strategy",),
+    setters=tuple(f"{home}:experimental_set_strategy" for home in _SET_STRATEGY_HOMES),
     show=lambda scope: "unset" if scope is None else f"set ({type(getattr(scope, '_strategy', scope)).__name__})",
     same=lambda old, new: old is new,
 )
