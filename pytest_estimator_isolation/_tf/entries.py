@@ -180,6 +180,11 @@ def _global_strategy_scope() -> Any:
     return graph._global_distribute_strategy_scope
 
 
+def _scope_strategy(scope: Any) -> Any:
+    """The strategy of a _CurrentDistributionContext (its _context, a _CrossReplicaThreadMode, holds it)."""
+    return getattr(getattr(scope, "_context", None), "strategy", scope)
+
+
 def _unset_strategy(value: Any) -> None:
     if value is None:
         for name in _SET_STRATEGY_HOMES:
@@ -197,7 +202,7 @@ _SET_STRATEGY = Entry(
     _unset_strategy,
     "call tf.distribute.experimental_set_strategy(None) in a finally, or use `with strategy.scope():`",
     setters=tuple(f"{home}:experimental_set_strategy" for home in _SET_STRATEGY_HOMES),
-    show=lambda scope: "unset" if scope is None else f"set ({type(getattr(scope, '_strategy', scope)).__name__})",
+    show=lambda scope: "unset" if scope is None else f"set ({type(_scope_strategy(scope)).__name__})",
     same=lambda old, new: old is new,
 )
 
