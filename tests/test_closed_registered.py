@@ -180,6 +180,7 @@ def test_without_the_plugin_the_victims_fail(suite, run_pytest) -> None:
     )
 
 
+@pytest.mark.tf_range
 def test_strict_names_each_polluter_and_every_victim_passes(suite, run_pytest) -> None:
     result = run_pytest("--estimator-isolation", "--estimator-isolation-report=report.json")
     expected = _expected()

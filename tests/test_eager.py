@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from helpers import requires_tf
 
 pytestmark = requires_tf
@@ -15,6 +16,7 @@ def test_victim():
 """
 
 
+@pytest.mark.tf_range
 def test_disabling_eager_fails_that_test_and_later_tests_run_eagerly(pytester, run_pytest):
     pytester.makepyfile(DISABLES_THEN_VICTIM)
     result = run_pytest("--estimator-isolation")
@@ -127,6 +129,7 @@ def test_in_warn_mode_a_leaked_mode_switch_is_not_blamed_again_on_the_tests_afte
     result.stdout.fnmatch_lines(["1 leak(s) in mode warn: 1 EI105 eager-mode | 1 warned"])
 
 
+@pytest.mark.tf_range
 def test_a_setupmodule_leak_is_reported_on_a_test_that_ran_not_on_tfs_placeholder(pytester, run_pytest):
     """Every tf.test.TestCase inherits TF's ``test_session`` placeholder, which pytest collects and which
     skips itself. Sorted last, it carried the module's teardown and with it the setUpModule's leak."""

@@ -169,6 +169,7 @@ def run_settings(pytester: pytest.Pytester, run_pytest, mode: str) -> tuple[pyte
     return result, available, leaks
 
 
+@pytest.mark.tf_range
 def test_each_leaked_setting_fails_its_test_and_is_restored(pytester, run_pytest):
     result, available, leaks = run_settings(pytester, run_pytest, "strict")
     n = len(available)
@@ -310,6 +311,7 @@ def test_layer_names_depend_on_order_unless_keras_is_reset(pytester, run_pytest)
     result.stdout.no_fnmatch_line("*EI301*")
 
 
+@pytest.mark.tf_range
 def test_keras_reset_option_names_layers_the_same_whatever_ran_before(pytester, run_pytest):
     pytester.makeconftest(
         """
@@ -346,6 +348,7 @@ def test_without_tf_nothing_is_imported_or_reported(pytester, run_pytest):
     result.stdout.no_fnmatch_line("*EI3*")
 
 
+@pytest.mark.tf_range
 @requires_keras2
 def test_keras_learning_phase_left_set_is_a_global_config_leak(pytester, run_pytest):
     pytester.makepyfile(

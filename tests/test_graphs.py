@@ -3,6 +3,7 @@ which they make later tests fail), plus the legit patterns that must stay clean.
 
 from __future__ import annotations
 
+import pytest
 from helpers import KERAS_2, read_report, requires_keras2, requires_tf
 
 pytestmark = requires_tf
@@ -48,6 +49,7 @@ def _graph_mode_suite(pytester):
     pytester.makepyfile(POLLUTERS_AND_VICTIMS)
 
 
+@pytest.mark.tf_range
 def test_graph_mode_leaks_fail_alone_and_never_cascade(pytester, run_pytest):
     _graph_mode_suite(pytester)
     result = run_pytest("--estimator-isolation", "-v")
@@ -177,6 +179,7 @@ def test_plain_test_after_them_starts_clean():
 """
 
 
+@pytest.mark.tf_range
 def test_tf_testcase_contract_is_not_flagged_but_what_it_does_not_undo_is(pytester, run_pytest):
     pytester.makepyfile(TESTCASE)
     result = run_pytest("--estimator-isolation", "--estimator-isolation-report=report.json", "-p", "no:randomly")
@@ -197,6 +200,7 @@ def test_tf_testcase_contract_is_not_flagged_but_what_it_does_not_undo_is(pytest
 
 
 # Found on real suites (larq, DeepCTR): the reproducers, reduced.
+@pytest.mark.tf_range
 @requires_keras2
 def test_keras_clear_session_in_graph_mode_is_not_a_default_graph_leak(pytester, run_pytest):
     pytester.makepyfile(

@@ -9,6 +9,7 @@ from helpers import KERAS_2, requires_estimator, requires_keras2, requires_tf
 pytestmark = requires_tf
 
 
+@pytest.mark.tf_range
 def test_unclosed_session_fails_in_strict_and_next_test_is_clean(pytester, run_pytest):
     pytester.makepyfile(
         """
@@ -70,6 +71,7 @@ def test_fit_in_a_private_graph():
 """
 
 
+@pytest.mark.tf_range
 @pytest.mark.parametrize("keras_reset", [False, True])
 @requires_keras2
 def test_keras_cached_session_in_a_graph_mode_suite_is_not_the_tests_fault(pytester, run_pytest, keras_reset):
@@ -231,6 +233,7 @@ def test_supervisor_whose_restore_fails(tmp_path):
 """
 
 
+@pytest.mark.tf_range
 def test_a_session_tfs_session_manager_abandons_in_a_failed_call_is_tidied(pytester, run_pytest):
     """EI108 beyond Estimators: ``MonitoredSession`` / ``Supervisor.managed_session`` whose restore fails
     leave the session TF's ``SessionManager`` made open; the test only checks that the call raises."""

@@ -49,6 +49,7 @@ def cleans(names=CASES) -> list[str]:
     return [name for name in names if CASES[name][3] is not None]
 
 
+@pytest.mark.tf_range
 def test_without_the_plugin_every_victim_fails(pytester, run_pytest):
     result = run_suite(pytester, run_pytest, "-rA")
     got = outcomes(result)
@@ -71,6 +72,7 @@ def check_strict(pytester: pytest.Pytester, result: pytest.RunResult) -> None:
     assert not [owner for owner in leaks if not owner.startswith("test_polluter_")]
 
 
+@pytest.mark.tf_range
 def test_strict_fails_each_polluter_with_its_kind_and_every_victim_passes(pytester, run_pytest):
     result = run_suite(pytester, run_pytest, "-rA", "--estimator-isolation=strict")
     check_strict(pytester, result)
@@ -206,6 +208,7 @@ def test_a_default_writer_is_unset_before_the_writers_check_closes_it(pytester, 
     assert result.ret == 1
 
 
+@pytest.mark.tf_range
 def test_scopes_left_open_together_are_exited_newest_first(pytester, run_pytest):
     pytester.makepyfile(
         """
@@ -231,6 +234,7 @@ def test_scopes_left_open_together_are_exited_newest_first(pytester, run_pytest)
     result.stdout.no_fnmatch_line("*could not exit*")
 
 
+@pytest.mark.tf_range
 def test_threads_set_before_tf_starts_cannot_be_undone(pytester, run_pytest):
     pytester.makepyfile(
         """

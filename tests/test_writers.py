@@ -119,6 +119,7 @@ def writers_suite(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
+@pytest.mark.tf_range
 def test_left_open_writers_and_tf_threads_are_flagged_closed_and_named(writers_suite, run_pytest) -> None:
     result = run_pytest("--estimator-isolation", "--estimator-isolation-report=report.json", "-v")
     result.assert_outcomes(passed=10, errors=4)
