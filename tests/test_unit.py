@@ -86,7 +86,7 @@ def test_a_teardown_that_failed_already_is_not_failed_again_but_still_warns():
 
 
 def test_failure_names_a_setup_that_leaked_rather_than_the_test():
-    found = Finding.of(leak(owner="setup_module of t.py"), "failed", True)
+    found = Finding.of(leak(owner="setup_module of t.py"), "failed", True, owner_kind="fixture")
     text = settle([found], [], verbose=False, nodeid="t.py::test_last", teardown_failed=False).failure
     assert text is not None
     assert text.startswith("estimator-isolation: setup_module of t.py leaked TensorFlow state, found at its teardown")

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .. import _tf, problems
-from ..calls import check_hook
+from ..dispatch import check_hook
 from ..leaks import Leak, LeakKind
 from ..scopes import Scope
 from . import RunInfo

@@ -1,15 +1,15 @@
-"""Unit tests of the per-test state machine (runner), the check calls (crash isolation), the gate and
+"""Unit tests of the per-test state machine (lifecycle), the check calls (crash isolation), the gate and
 the verdict's settlement, in process with real pytest items and a fake check: no TensorFlow."""
 
 from __future__ import annotations
 
 import pytest
+from pytest_estimator_isolation.lifecycle import Lifecycle
 
 from pytest_estimator_isolation import Leak, LeakKind, check_hook
 from pytest_estimator_isolation.findings import Finding
 from pytest_estimator_isolation.gate import Gate
 from pytest_estimator_isolation.options import Settings
-from pytest_estimator_isolation.runner import Runner
 
 STRAY = LeakKind("X001", "stray", "a test left a stray thing", "remove it", symptoms=("stray thing",))
 
@@ -59,22 +59,22 @@ def make(pytester, mode="strict", **settings):
     config = pytester.parseconfigure("-p", "no:randomly")
     fake = Fake()
     config.pluginmanager.register(fake, "fake")
-    runner = Runner(config, Settings(mode, **settings), None)
-    runner.start()
-    return runner, fake
+    lifecycle = Lifecycle(config, Settings(mode, **settings), None)
+    lifecycle.start()
+    return lifecycle, fake
 
 
-def run_one(runner, item, teardown_failed=False):
-    runner.begin_test(item)
-    settlement = runner.end_test(item, teardown_failed)
-    test = runner.test
-    runner.leave_test()
+def run_one(lifecycle, item, teardown_failed=False):
+    lifecycle.begin_test(item)
+    settlement = lifecycle.end_test(item, teardown_failed)
+    test = lifecycle.test
+    lifecycle.leave_test()
     return settlement, test
 
 
 def test_a_clean_test_is_snapshot_then_judged_and_gets_nothing(pytester, items):
-    runner, fake = make(pytester)
-    settlement, test = run_one(runner, items[1])
+    lifecycle, fake = make(pytester)
+    settlement, test = run_one(lifecycle, items[1])
     assert settlement.failure is None
     assert settlement.warnings == ()
     assert fake.log == [f"snapshot {items[1].nodeid}", f"find {items[1].nodeid}"]
@@ -83,46 +83,46 @@ def test_a_clean_test_is_snapshot_then_judged_and_gets_nothing(pytester, items):
 
 
 def test_strict_fails_and_undoes_the_leak(pytester, items):
-    runner, fake = make(pytester)
-    settlement, test = run_one(runner, items[0])
+    lifecycle, fake = make(pytester)
+    settlement, test = run_one(lifecycle, items[0])
     assert settlement.failure is not None
     assert "X001 stray: left a stray thing" in settlement.failure
     assert "created at t.py:3 in make" in settlement.failure
     assert fake.log[-1] == "cleanup ['stray']"
     [finding] = test.findings
     assert (finding.outcome, finding.cleaned, finding.check) == ("failed", True, "fake")
-    assert test.failed
+    assert test.settlement is settlement
 
 
 def test_warn_warns_leaves_it_in_place_and_names_it_for_a_later_failure(pytester, items):
-    runner, fake = make(pytester, "warn")
-    settlement, _ = run_one(runner, items[0])
+    lifecycle, fake = make(pytester, "warn")
+    settlement, _ = run_one(lifecycle, items[0])
     assert settlement.failure is None
     [(text, where)] = settlement.warnings
     assert text.startswith("X001 stray: left a stray thing")
     assert (where.path, where.line) == ("t.py", 3)
     assert not any(line.startswith("cleanup") for line in fake.log)
-    [(probable, finding)] = runner.polluters.of("AssertionError: a stray thing appeared")
+    [(probable, finding)] = lifecycle.polluters.of("AssertionError: a stray thing appeared")
     assert probable
     assert finding.owner.endswith("::test_leaky")
-    [(probable, _)] = runner.polluters.of("some other error")
+    [(probable, _)] = lifecycle.polluters.of("some other error")
     assert not probable
     fake.there = False  # gone since: no longer named
-    assert runner.polluters.of("a stray thing") == []
+    assert lifecycle.polluters.of("a stray thing") == []
 
 
 def test_a_test_whose_teardown_failed_is_not_failed_again(pytester, items):
-    runner, _ = make(pytester)
-    settlement, test = run_one(runner, items[0], teardown_failed=True)
+    lifecycle, _ = make(pytester)
+    settlement, test = run_one(lifecycle, items[0], teardown_failed=True)
     assert settlement.failure is None
     assert [f.outcome for f in test.findings] == ["failed"]
 
 
 @pytest.mark.parametrize("hook", ["snapshot", "find_leaks"])
 def test_a_crashing_check_is_an_ei900_with_its_traceback(pytester, items, hook):
-    runner, fake = make(pytester)
+    lifecycle, fake = make(pytester)
     fake.crash_in = hook
-    settlement, test = run_one(runner, items[1])
+    settlement, test = run_one(lifecycle, items[1])
     [finding] = test.findings
     assert finding.code == "EI900"
     assert finding.what == f"check 'fake' crashed in {hook} on TF None: KeyError('moved')"
@@ -137,16 +137,16 @@ def test_an_undecorated_crash_is_retried_without_the_crashing_check(pytester, it
         def pytest_estimator_isolation_find_leaks(self, scope):
             raise RuntimeError("plain")
 
-    runner, fake = make(pytester)
-    runner.checks._pm.register(Plain(), "plain")
-    _, test = run_one(runner, items[0])
+    lifecycle, fake = make(pytester)
+    lifecycle.checks._pm.register(Plain(), "plain")
+    _, test = run_one(lifecycle, items[0])
     assert sorted(f.code for f in test.findings) == ["EI900", "X001"]
     assert fake.log.count(f"find {items[0].nodeid}") == 1  # the decorated check was not run twice
 
 
 def test_off_drops_what_checks_kept_and_judges_nothing(pytester, items):
-    runner, fake = make(pytester, "off")
-    settlement, test = run_one(runner, items[0])
+    lifecycle, fake = make(pytester, "off")
+    settlement, test = run_one(lifecycle, items[0])
     assert settlement.failure is None
     assert test.findings == []
     assert fake.log == []  # an off test is not even a scope
@@ -178,8 +178,8 @@ def test_a_decorated_check_without_a_name_is_named_by_its_class(pytester, items)
         def pytest_estimator_isolation_find_leaks(self, scope):
             raise KeyError("moved")
 
-    runner, _ = make(pytester)
-    runner.checks._pm.register(Nameless(), "nameless")
-    _, test = run_one(runner, items[1])
+    lifecycle, _ = make(pytester)
+    lifecycle.checks._pm.register(Nameless(), "nameless")
+    _, test = run_one(lifecycle, items[1])
     [finding] = test.findings
     assert finding.what.startswith("check 'Nameless' crashed in find_leaks")
