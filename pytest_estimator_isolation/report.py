@@ -152,9 +152,23 @@ class Summary:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "teardown":  # the plugin's attributes travel on teardown reports only
             return
-        for entry in getattr(report, REPORT_ATTR, None) or ():
-            self.findings.append(Finding.from_json(entry, nodeid=report.nodeid))
+        found = [Finding.from_json(entry, nodeid=report.nodeid) for entry in getattr(report, REPORT_ATTR, None) or ()]
+        self.findings.extend(found)
         self.judged.update(getattr(report, JUDGED_ATTR, None) or ())
+        warned = [finding for finding in found if finding.outcome == "warned"]
+        if warned:
+            self._print_now(report.nodeid, warned)
+
+    def _print_now(self, nodeid: str, warned: list[Finding]) -> None:
+        """A warn-mode finding is printed as soon as its test's report arrives (from an xdist worker too):
+        a run that later hangs (a leaked TF_CONFIG makes an Estimator wait for its chief) shows its cause."""
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is None:
+            return
+        for finding in warned:
+            terminal.write_line(
+                f"estimator-isolation: {nodeid}: {finding.code} {finding.kind}: {finding.what}", yellow=True
+            )
 
     @pytest.hookimpl
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:

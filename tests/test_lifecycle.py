@@ -3,12 +3,14 @@ the verdict's settlement, in process with real pytest items and a fake check: no
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from pytest_estimator_isolation.lifecycle import Lifecycle
 
 from pytest_estimator_isolation import Leak, LeakKind, check_hook
 from pytest_estimator_isolation.findings import Finding
 from pytest_estimator_isolation.gate import Gate
+from pytest_estimator_isolation.lifecycle import Lifecycle
 from pytest_estimator_isolation.options import Settings
 
 STRAY = LeakKind("X001", "stray", "a test left a stray thing", "remove it", symptoms=("stray thing",))
@@ -183,3 +185,142 @@ def test_a_decorated_check_without_a_name_is_named_by_its_class(pytester, items)
     _, test = run_one(lifecycle, items[1])
     [finding] = test.findings
     assert finding.what.startswith("check 'Nameless' crashed in find_leaks")
+
+
+# ---------------------------------------------------------------- whole inner runs (in process, no TF)
+
+STRAY_CHECK = """
+import json, os
+import pytest
+from pytest_estimator_isolation import Leak, LeakKind, check_hook
+
+STRAY = LeakKind("X001", "stray-file", "a test left stray.txt behind", "delete it in the test")
+THERE = pytest.StashKey[bool]()
+
+
+class Stray:
+    name = "stray"
+
+    @check_hook()
+    def pytest_estimator_isolation_kinds(self):
+        return [STRAY]
+
+    @check_hook()
+    def pytest_estimator_isolation_snapshot(self, scope):
+        scope.stash[THERE] = os.path.exists("stray.txt")
+
+    @check_hook()
+    def pytest_estimator_isolation_find_leaks(self, scope):
+        new = os.path.exists("stray.txt") and not scope.stash.get(THERE, False)
+        return [Leak(STRAY, scope.owner, "stray.txt exists")] if new else []
+
+    @check_hook()
+    def pytest_estimator_isolation_cleanup(self, leaks):
+        os.remove("stray.txt")
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(Stray(), "stray")
+
+
+def pytest_sessionfinish(session):
+    names = ("watching", "following", "judging")
+    print("REGISTERED", {n: session.config.pluginmanager.has_plugin(f"estimator_isolation.{n}") for n in names})
+"""
+
+
+def test_a_failure_right_after_an_undo_names_what_was_undone_and_by_whom(pytester, run_pytest):
+    """iDFlakies' brittle test: it passes only after its state-setter. Strict mode undid the leak, so it
+    fails; its failure says what was undone, by which test. A failure with nothing undone before it, or a
+    test that passes, gets nothing."""
+    pytester.makeconftest(STRAY_CHECK)
+    pytester.makepyfile(
+        """
+        import os
+
+        def test_state_setter():
+            open("stray.txt", "w").close()
+
+        def test_brittle():
+            assert os.path.exists("stray.txt")
+
+        def test_unrelated_failure():
+            assert 1 == 2
+        """
+    )
+    result = run_pytest("--estimator-isolation")
+    result.assert_outcomes(passed=1, failed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_brittle _*",
+            "*- estimator isolation: undone before this test -*",
+            "undone by the plugin right before this test: X001 stray-file left by test_*.py::test_state_setter: "
+            "stray.txt exists",
+            "if this test passes without the plugin (or in another order), it depends on that leak*",
+            "*_ test_unrelated_failure _*",
+        ]
+    )
+    assert result.stdout.str().count("undone before this test") == 1
+    # Without the plugin (nor the check), the brittle test passes: it depends on the leak.
+    pytester.makeconftest("")
+    run_pytest("-p", "no:estimator_isolation").assert_outcomes(passed=2, failed=1)
+
+
+def test_warn_mode_prints_each_finding_as_its_test_ends(pytester, run_pytest):
+    """A run that hangs later still shows what leaked: the finding is printed when the report arrives,
+    not only in the summary at the end."""
+    pytester.makeconftest(STRAY_CHECK)
+    pytester.makepyfile(
+        """
+        def test_leaves_file():
+            open("stray.txt", "w").close()
+
+        def test_next():
+            pass
+        """
+    )
+    result = run_pytest("--estimator-isolation=warn", "-v", "-p", "no:xdist")
+    result.assert_outcomes(passed=2, warnings=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_leaves_file PASSED*",
+            "estimator-isolation: test_*.py::test_leaves_file: X001 stray-file: stray.txt exists",
+            "*test_next PASSED*",
+        ]
+    )
+
+
+def test_no_per_test_hooks_until_some_check_exists(pytester, run_pytest):
+    """A suite that never imports TF (and has no check of its own) pays two plain hooks a test."""
+    pytester.makeconftest(STRAY_CHECK.replace('config.pluginmanager.register(Stray(), "stray")', "pass"))
+    pytester.makepyfile("def test_one():\n    pass\n")
+    result = run_pytest("--estimator-isolation", "-s")
+    result.stdout.fnmatch_lines(["*REGISTERED {'watching': True, 'following': False, 'judging': False}*"])
+    result = run_pytest("--estimator-isolation", "-s", "-p", "no:randomly")
+    pytester.makeconftest(STRAY_CHECK)
+    result = run_pytest("--estimator-isolation", "-s")
+    result.stdout.fnmatch_lines(["*REGISTERED {'watching': False, 'following': True, 'judging': True}*"])
+
+
+def test_hook_seconds_bound_the_checks_own_time(pytester, run_pytest):
+    """``hook_seconds`` is the plugin's whole time in its per-test hooks: the checks' own clocks are part
+    of it, the judging a scoped fixture's finalizer triggers included."""
+    pytester.makeconftest(STRAY_CHECK.replace("    def pytest_estimator_isolation_find_leaks(self, scope):\n",
+        "    def pytest_estimator_isolation_find_leaks(self, scope):\n        __import__('time').sleep(0.002)\n"))
+    classes = "".join(
+        f"""
+class TestAlone{n}:
+    @pytest.fixture(scope="class")
+    def class_thing(self):
+        yield
+
+    def test_one(self, class_thing):  # judged in the class fixture's finalizer, before its teardown
+        pass
+"""
+        for n in range(10)
+    )
+    pytester.makepyfile("import pytest\n" + classes)
+    run_pytest("--estimator-isolation", "--estimator-isolation-report=report.json")
+    data = json.loads((pytester.path / "report.json").read_text())
+    assert data["check_seconds"]["stray"] > 0
+    assert data["hook_seconds"] >= sum(data["check_seconds"].values())

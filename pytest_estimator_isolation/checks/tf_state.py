@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .. import _tf, problems
+from .. import _tf, problems, scopes
 from ..dispatch import check_hook
 from ..leaks import Leak, LeakKind
 from ..scopes import Scope
@@ -130,6 +130,11 @@ def _env() -> tuple[Any, ...]:
     return tuple(map(os.environ.get, _ENV))
 
 
+def _env_of(environ: dict[Any, Any]) -> tuple[Any, ...]:
+    """The watched variables' values in a copy of ``os.environ``'s own mapping (``scopes.ENVIRON``)."""
+    return tuple(map(environ.get, _KEYS or _ENV))
+
+
 def _decoded(value: Any) -> str | None:
     if isinstance(value, bytes):
         return value.decode(sys.getfilesystemencoding(), "surrogateescape")  # as os.environ decodes
@@ -156,6 +161,8 @@ class TFStateCheck:
     def pytest_estimator_isolation_find_leaks(self, scope: Scope) -> Sequence[Leak]:
         stash = scope.stash
         seen = stash.get(_SEEN, None)
+        if seen is None and scopes.ENVIRON in stash:  # TF was first imported in this test: as it started
+            seen = _env_of(stash[scopes.ENVIRON])
         touched = stash.get(_tf.state.TOUCHED, None)
         if touched is None and (seen is None or seen == _env()):
             return []
