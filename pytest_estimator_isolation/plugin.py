@@ -151,16 +151,14 @@ def _start_judging(config: pytest.Config) -> None:
 
 
 def _tensorflow_imported(config: pytest.Config) -> None:
-    from . import _tf
-    from .checks import RunInfo, builtin
+    from . import _tf, checks
 
     _start_judging(config)  # first: a problem instrumenting TF below is delivered on the running test
     with config.stash[LIFECYCLE].clock:
         _tf.install()
-        for check in builtin(RunInfo.of(config, config.stash[SETTINGS].all_threads)):
-            name: str = getattr(check, "name")  # noqa: B009 (every built-in check names itself)
-            if not config.pluginmanager.has_plugin(name):
-                config.pluginmanager.register(check, name)
+        run = checks.RunInfo.of(config)
+        for name in checks.MODULES:
+            checks.register(config, name, run)
 
 
 def _seconds(config: pytest.Config) -> dict[str, float]:
