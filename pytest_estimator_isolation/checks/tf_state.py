@@ -161,21 +161,22 @@ class TFStateCheck:
     def pytest_estimator_isolation_find_leaks(self, scope: Scope) -> Sequence[Leak]:
         stash = scope.stash
         seen = stash.get(_SEEN, None)
-        if seen is None and scopes.ENVIRON in stash:  # TF was first imported in this test: as it started
+        late = seen is None  # the check began inside this scope: TF/Keras was imported in it
+        if late and scopes.ENVIRON in stash:  # the environment as the test started, noted before TF
             seen = _env_of(stash[scopes.ENVIRON])
         touched = stash.get(_tf.state.TOUCHED, None)
         if touched is None and (seen is None or seen == _env()):
             return []
-        when = (
-            f"before the {scope.kind}"
-            if seen is not None
-            else f"when TensorFlow/Keras was imported in this {scope.kind}"
-        )
-        leaks = self._environment(scope, self._env_at_import if seen is None else seen, when)
+        before = f"before the {scope.kind}"
+        imported = f"when TensorFlow/Keras was imported in this {scope.kind}"
+        if seen is None:
+            leaks = self._environment(scope, self._env_at_import, imported)
+        else:
+            leaks = self._environment(scope, seen, before)
         if touched:
             del stash[_tf.state.TOUCHED]  # judged once (a fixture failing in setup is judged at once)
             for entry, change in touched.items():
-                leaks.extend(self._entry(scope, entry, change, when))
+                leaks.extend(self._entry(scope, entry, change, imported if late else before))
         return leaks
 
     def _environment(self, scope: Scope, before: tuple[str | None, ...], when: str) -> list[Leak]:
