@@ -14,7 +14,7 @@ pytest-xdist, in the controller) and words the summary with :mod:`.report`'s own
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from html import escape
 from typing import Any
@@ -96,23 +96,25 @@ class HtmlReport:
         self.config = config
         self.by_test: dict[str, tuple[str, list[Finding]]] = {}  # nodeid: (the row's `when`, its findings)
         self.findings: list[Finding] = []
-        self.ran: dict[str, set[str]] = defaultdict(set)  # the phases of the running tests reported so far
+        self.setup_shown: set[str] = set()  # running tests whose setup has a row (it did not simply pass)
         self.column = False  # a "Leaks" column only in a checked run: a suite that never checks keeps its table
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if getattr(report, "outcome", None) == "rerun":  # pytest-rerunfailures: an attempt, not the outcome
             return
+        if report.when == "setup" and not report.passed:
+            self.setup_shown.add(report.nodeid)
         if report.when != "teardown":
-            self.ran[report.nodeid].add(report.when)
             return
-        ran = self.ran.pop(report.nodeid, set())
+        setup_shown = report.nodeid in self.setup_shown
+        self.setup_shown.discard(report.nodeid)
         found = [Finding.from_json(entry, nodeid=report.nodeid) for entry in getattr(report, REPORT_ATTR, None) or ()]
         if not found:
             return
         self.findings.extend(found)
-        row = "teardown" if report.failed else "call" if "call" in ran else "setup"
-        self.by_test[report.nodeid] = (row, found)
+        row = "teardown" if report.failed else "setup" if setup_shown else "call"
+        self.by_test[report.nodeid] = (row, [*self.by_test.get(report.nodeid, (row, []))[1], *found])
 
     def _shown(self, report: Any) -> list[Finding] | None:
         """The findings to show in this report's row: the test's, in the one row they belong to."""
