@@ -1,5 +1,11 @@
-"""Leaks in pytest-html's report (4.x): a "Leaks" column on each test's rows, a table of the test's leaks
-(code, kind, outcome, what, creation site, fix) in its details, and the run's summary lines above the results.
+"""Leaks in pytest-html's report (4.x): a "Leaks" column, a table of the test's leaks (code, kind, outcome,
+what, creation site, fix) in its details, and the run's summary lines above the results.
+
+pytest-html shows a test as one row per report that is not a plain pass: a leak failed in strict mode makes
+a "Passed" row (the call) and an "Error" row (the teardown). The leaks are shown once, in the row of the
+outcome pytest reports for them: the teardown's error row when the teardown failed, else the call's row (the
+setup's when the test never ran). pytest-html gives every row of a test the same extras, so the table goes
+into that row's log (``pytest_html_results_table_html``), not into the extras.
 
 Registered by the plugin only when pytest-html is loaded; nothing else imports this module, and it imports
 pytest-html only when it is registered. It reads the findings the teardown reports carry (so it works under
@@ -8,7 +14,7 @@ pytest-xdist, in the controller) and words the summary with :mod:`.report`'s own
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from html import escape
 from typing import Any
@@ -26,7 +32,8 @@ _STYLE = """<style>
 .ei-failed { background: #fde2e1; border-color: #d33; color: #900; }
 .ei-warned { background: #fff4d6; border-color: #c90; color: #750; }
 .ei-allowed, .ei-baselined { background: #e8f0fe; border-color: #69c; color: #246; }
-.ei-leaks { border-collapse: collapse; margin: 6px 0 10px; font-size: 13px; width: 100%; }
+.ei-details { white-space: normal; font-family: sans-serif; margin-bottom: 8px; }
+.ei-leaks { border-collapse: collapse; margin: 6px 0 10px; font-size: 13px; width: 100%; background: #fff; }
 .ei-leaks th, .ei-leaks td { border: 1px solid #ccc; padding: 3px 6px; text-align: left; vertical-align: top; }
 .ei-leaks th { background: #f2f2f2; }
 .ei-leaks code { white-space: pre-wrap; word-break: break-word; }
@@ -83,27 +90,38 @@ def leak_table(findings: Sequence[Finding]) -> str:
 
 class HtmlReport:
     """pytest-html's hooks. Findings are read from teardown reports before pytest-html builds the test's
-    rows (this hook runs first, pytest-html's last), so every row of the test (setup, call, a teardown
-    error) gets the same column and details."""
+    rows (this hook runs first, pytest-html's last), and shown in one of them: see the module's docstring."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.by_test: dict[str, list[Finding]] = defaultdict(list)
+        self.by_test: dict[str, tuple[str, list[Finding]]] = {}  # nodeid: (the row's `when`, its findings)
         self.findings: list[Finding] = []
+        self.setup_shown: set[str] = set()  # running tests whose setup has a row (it did not simply pass)
         self.column = False  # a "Leaks" column only in a checked run: a suite that never checks keeps its table
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if getattr(report, "outcome", None) == "rerun":  # pytest-rerunfailures: an attempt, not the outcome
+            return
+        if report.when == "setup" and not report.passed:
+            self.setup_shown.add(report.nodeid)
         if report.when != "teardown":
             return
+        setup_shown = report.nodeid in self.setup_shown
+        self.setup_shown.discard(report.nodeid)
         found = [Finding.from_json(entry, nodeid=report.nodeid) for entry in getattr(report, REPORT_ATTR, None) or ()]
         if not found:
             return
         self.findings.extend(found)
-        self.by_test[report.nodeid].extend(found)
-        from pytest_html import extras
+        row = "teardown" if report.failed else "setup" if setup_shown else "call"
+        self.by_test[report.nodeid] = (row, [*self.by_test.get(report.nodeid, (row, []))[1], *found])
 
-        setattr(report, "extras", [*getattr(report, "extras", []), extras.html(leak_table(found))])  # noqa: B010
+    def _shown(self, report: Any) -> list[Finding] | None:
+        """The findings to show in this report's row: the test's, in the one row they belong to."""
+        row = self.by_test.get(report.nodeid)
+        if row is None or report.when != row[0] or getattr(report, "outcome", "") == "rerun":
+            return None
+        return row[1]
 
     def _mode(self) -> str:
         from .plugin import SETTINGS
@@ -121,8 +139,14 @@ class HtmlReport:
     def pytest_html_results_table_row(self, report: Any, cells: list[str]) -> None:
         if not self.column or not cells:
             return
-        shown = [f for f in self.by_test.get(report.nodeid, ()) if f.outcome != "tidied"]
+        shown = [f for f in self._shown(report) or () if f.outcome != "tidied"]
         cells.insert(2, f'<td class="col-leaks">{"".join(_chip(f) for f in shown)}</td>')
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_html(self, report: Any, data: list[str]) -> None:
+        found = self._shown(report)
+        if found:
+            data.insert(0, f'<div class="ei-details">{leak_table(found)}</div>')
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:

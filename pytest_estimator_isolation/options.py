@@ -91,7 +91,15 @@ def free_swallowed_path(args: list[str]) -> list[str]:
 def check_mode(value: str, where: str) -> Mode:
     mode = value.strip().lower()
     if mode not in MODES:
-        hint = " (write the mode with '=': --estimator-isolation=warn)" if where == MODE_FLAG else ""
+        # A bad mode on the command line was always written with '=' (a bare flag followed by anything but a
+        # mode is rewritten to strict, see free_swallowed_path): suggest the mode it misspells, if any.
+        import difflib
+
+        close = difflib.get_close_matches(mode, MODES, n=1)
+        hint = ""
+        if close:
+            meant = f"{MODE_FLAG}={close[0]}" if where == MODE_FLAG else repr(close[0])
+            hint = f" (did you mean {meant}?)"
         raise pytest.UsageError(f"{where}: invalid mode {value!r}, expected one of {', '.join(MODES)}{hint}")
     return mode
 

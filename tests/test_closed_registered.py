@@ -191,7 +191,8 @@ def test_strict_names_each_polluter_and_every_victim_passes(suite, run_pytest) -
         "entered and never exited): every later use raises 'RuntimeError: Attempted to use a closed Session.'",
         "*created at test_suite.py:37 in test_a2_polluter_default_session_closed",  # where it was closed
         "*EI401 open-summary-writer: tf.summary.create_file_writer on */test_b1_polluter_default_write* is still "
-        "open (it holds its event file)",
+        "open (it holds its event file); call writer.close() when the test is done with it, or do not keep it "
+        "(a global, a cache)",
         "*EI304 summary-state: the default summary writer (writer.set_as_default()) is *, was unset before the test*",
         "*EI304 summary-state: the default summary writer (writer.set_as_default()) is *, was * before the test*",
     ]

@@ -80,36 +80,32 @@ def test_each_row_shows_its_leaks_and_the_summary_the_run_printed(pytester: pyte
     report = (pytester.path / "report.html").read_text(encoding="utf-8")
     rows = _rows(report)
 
-    # The strict test: its call row and its teardown error row both carry the leak, in the column and
-    # in the details (code, kind, outcome, what, creation site, fix).
+    # The strict test: pytest reports a pass (the call) and an error at teardown (the leak). The leak is
+    # shown once, in the error's row: its chip in the column, its table (code, kind, outcome, what,
+    # creation site, fix) in that row's details. The call's row shows nothing of it.
     strict = rows["test_a.py::test_leaky_strict"]
-    assert len(strict) == 2
+    assert [row["result"] for row in strict] == ["Passed", "Error"]
     assert "<th>Leaks</th>" in report
-    for row in strict:
-        cells = "".join(row["resultsTableRow"])
-        assert 'class="ei-chip ei-failed">X001 failed<' in cells
-        details = "".join(extra["content"] for extra in row["extras"] if extra["format_type"] == "html")
-        for shown in (
-            "X001",
-            "stray-file",
-            "failed",
-            "left stray.txt",
-            "lib/make_leak.py:7 in make",
-            "delete it in the test",
-        ):
-            assert shown in details, shown
+    passed, error = strict
+    assert "ei-" not in "".join(passed["resultsTableRow"]) + passed["log"]
+    assert 'class="ei-chip ei-failed">X001 failed<' in "".join(error["resultsTableRow"])
+    for shown in ("X001", "stray-file", "failed", "left stray.txt", "lib/make_leak.py:7 in make", "delete it in the test"):
+        assert shown in error["log"], shown
+    assert error["log"].count("ei-leaks") == 1
+    assert not any("ei-" in extra["content"] for row in rows.values() for test in row for extra in test["extras"])
 
-    warned = rows["test_a.py::test_leaky_warned"]
-    assert len(warned) == 1
-    assert "ei-warned" in "".join(warned[0]["resultsTableRow"])
-    assert "warned" in warned[0]["extras"][0]["content"]
+    # Warn mode: the test passes, so its one row (the call's) shows the warned leak.
+    (warned,) = rows["test_a.py::test_leaky_warned"]
+    assert warned["result"] == "Passed"
+    assert 'class="ei-chip ei-warned">X001 warned<' in "".join(warned["resultsTableRow"])
+    assert "ei-leaks" in warned["log"]
 
     # What was tidied is not a leak of the test: no chip, one muted line in its details.
     (tidy,) = rows["test_a.py::test_tidy"]
     assert "ei-chip" not in "".join(tidy["resultsTableRow"])
-    assert "tidied quietly after this test" in tidy["extras"][0]["content"]
+    assert "tidied quietly after this test" in tidy["log"]
     (clean,) = rows["test_a.py::test_clean"]
-    assert "ei-chip" not in "".join(clean["resultsTableRow"])
+    assert "ei-" not in "".join(clean["resultsTableRow"]) + clean["log"]
     assert not clean["extras"]
 
     # The summary: the same counts and tidied lines as the terminal's.

@@ -75,7 +75,9 @@ def test_off_by_default(pytester, run_pytest, monkeypatch):
 @pytest.mark.parametrize(
     ("args", "env", "ini", "message"),
     [
-        (["--estimator-isolation=bogus"], None, None, "*--estimator-isolation: invalid mode 'bogus'*with '='*"),
+        (["--estimator-isolation=bogus"], None, None, "*--estimator-isolation: invalid mode 'bogus', expected one of strict, warn, off"),
+        (["--estimator-isolation=wran"], None, None, "*invalid mode 'wran', expected * (did you mean --estimator-isolation=warn?)"),
+        ([], "stirct", None, "*PYTEST_ESTIMATOR_ISOLATION: invalid mode 'stirct', expected * (did you mean 'strict'?)"),
         ([], "loud", None, "*environment variable PYTEST_ESTIMATOR_ISOLATION: invalid mode 'loud'*"),
         ([], None, "maybe", "*ini option estimator_isolation: invalid mode 'maybe'*"),
         (["--estimator-isolation-update-baseline"], None, None, "*needs --estimator-isolation-baseline=PATH*"),

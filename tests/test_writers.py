@@ -127,10 +127,13 @@ def test_left_open_writers_and_tf_threads_are_flagged_closed_and_named(writers_s
         [
             "*ERROR at teardown of test_v1_writer_left_open*",
             "*EI401 open-summary-writer: tf.compat.v1.summary.FileWriter on */v1_logs is still open "
-            "(it holds its event file and an EventLoggerThread)",
+            "(it holds its event file and an EventLoggerThread); open it as "
+            "`with tf.compat.v1.summary.FileWriter(logdir) as writer:`, or call writer.close()",
             "*test_writers.py:8 in test_v1_writer_left_open",
             "*ERROR at teardown of test_v2_writer_left_open*",
-            "*EI401 open-summary-writer: tf.summary.create_file_writer on */v2_logs is still open*",
+            "*EI401 open-summary-writer: tf.summary.create_file_writer on */v2_logs is still open "
+            "(it holds its event file); call writer.close() when the test is done with it, or do not keep it "
+            "(a global, a cache)",
             "*test_writers.py:13 in test_v2_writer_left_open",
             "*ERROR at teardown of test_queue_runner_left_running*",
             "*EI403 tf-thread: thread 'QueueRunnerThread-fifo_queue-fifo_queue_enqueue' "
@@ -371,7 +374,8 @@ def test_an_unstopped_supervisor_is_named_with_its_fix_and_its_threads_sites(pyt
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines_random(
         [
-            "*EI401 open-summary-writer: * it is a tf.compat.v1.train.Supervisor's summary writer: call sv.stop()",
+            "*EI401 open-summary-writer: tf.compat.v1.summary.FileWriter on * is still open (it holds its event file "
+            "and an EventLoggerThread); it is a tf.compat.v1.train.Supervisor's summary writer: call sv.stop()",
             "*These 2 threads keep running through every later test: the plugin cannot stop a thread.*",
         ]
     )

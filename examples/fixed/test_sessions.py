@@ -1,6 +1,7 @@
 """The session tests of ../leaky, fixed: `tf_session` is closed after the test, and a session config
 is a tf.compat.v1.ConfigProto."""
 
+import pytest
 import tensorflow as tf
 
 
@@ -15,6 +16,7 @@ def test_interactive_session(tf_graph, tf_session):
     assert list((x * 2.0).eval()) == [2.0, 4.0]
 
 
+@pytest.mark.needs("estimator")
 def test_session_config_from_the_article(model_dir):
     session_config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=1, inter_op_parallelism_threads=1)
     config = tf.estimator.RunConfig(model_dir=model_dir, session_config=session_config)

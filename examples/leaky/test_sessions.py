@@ -22,6 +22,7 @@ def test_interactive_session():
     assert list((x * 2.0).eval()) == [2.0, 4.0]
 
 
+@pytest.mark.needs("estimator")
 def test_session_config_from_the_article():
     # The seed article's advice, RunConfig(session_config=sess.graph.as_graph_def()), raises
     # ValueError (a GraphDef is not a ConfigProto), and the session it opens is never closed.

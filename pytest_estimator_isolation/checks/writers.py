@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 
 from .. import _sites, _tf, scopes
-from ..calls import check_hook
+from ..dispatch import check_hook
 from ..leaks import Leak, LeakKind, Site
 from ..scopes import Scope
 from . import RunInfo
@@ -67,6 +67,10 @@ TF_THREAD = LeakKind(
     "for a tf.compat.v1.train.Supervisor, close the writer or session that owns it",
     symptoms=("Too many open files", "can't start new thread"),
     cleanable=False,
+    left=(
+        "This thread keeps running through every later test: the plugin cannot stop a thread.",
+        "These {n} threads keep running through every later test: the plugin cannot stop a thread.",
+    ),
 )
 OPEN_FILE = LeakKind(
     code="EI404",
@@ -268,15 +272,23 @@ def _writer_leaks(scope: Scope, records: list[_Writer]) -> tuple[list[Leak], set
             tidy_dirs.append(record.logdir)
             continue
         holds = "its event file and an EventLoggerThread" if thread is not None else "its event file"
-        what = f"{record.api} on {record.logdir} is still open (it holds {holds})"
-        if record.supervisor:
-            what += "; it is a tf.compat.v1.train.Supervisor's summary writer: call sv.stop()"
+        what = f"{record.api} on {record.logdir} is still open (it holds {holds}); {_fix_for(record)}"
         where = record.stack[0] if record.stack else None
         leaks.append(Leak(OPEN_WRITER, scope.owner, what, where, record.stack, handle=[(writer, record.api)]))
     if tidy_dirs:
         what = f"{len(tidy_dirs)} summary writer(s) TensorFlow cached in FileWriterCache: {', '.join(tidy_dirs)}"
         leaks.append(Leak(CACHED_WRITER, scope.owner, what, handle=tidy, freed=freed))
     return leaks, owned
+
+
+def _fix_for(record: _Writer) -> str:
+    """The fix for this writer's API (the kind's ``fix`` names all three)."""
+    if record.supervisor:
+        return "it is a tf.compat.v1.train.Supervisor's summary writer: call sv.stop()"
+    if record.api == _tf.V1:
+        return "open it as `with tf.compat.v1.summary.FileWriter(logdir) as writer:`, or call writer.close()"
+    # A tf.summary writer closes when its last reference goes: this one is still referenced.
+    return "call writer.close() when the test is done with it, or do not keep it (a global, a cache)"
 
 
 def make(run: RunInfo) -> WritersCheck:
