@@ -39,13 +39,9 @@ import pytest
 
 from .. import _imports, _sites, problems, scopes
 from ..leaks import Site
-from ._core import _wrap, patched
+from ._core import _wrap, equal, patched
 
 Reader = Callable[[], Any]
-
-
-def _equal(old: Any, new: Any) -> bool:
-    return bool(old == new)
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,7 +61,7 @@ class Entry:
     setters: tuple[str, ...] = ()
     contexts: tuple[str, ...] = ()
     show: Callable[[Any], str] = repr
-    same: Callable[[Any, Any], bool] = _equal
+    same: Callable[[Any, Any], bool] = equal
     after: Callable[[], None] | None = None  # called after each setter call that returned (a counter)
 
 
@@ -361,13 +357,16 @@ def _replace_aliases(replaced: dict[int, tuple[Any, Any]]) -> None:
                 names[key] = pair[1]
 
 
-def install() -> None:
-    """Wrap the setters as TF, Keras and absl are imported (idempotent; imports nothing)."""
+_table: tuple[Entry, ...] = ()  # what install() was given: the entries whose setters are wrapped
+
+
+def install(table: tuple[Entry, ...]) -> None:
+    """Wrap the setters of ``table`` as TF, Keras and absl are imported (idempotent; imports nothing)."""
+    global _table
+    _table = table
     for name in ("tensorflow", "keras", "tf_keras", "absl.flags"):
         _imports.when_imported(name, _patch_all)
 
 
 def _patch_all(_module: Any = None) -> None:
-    from .entries import ENTRIES  # the table is built on this module's records
-
-    _patch(ENTRIES)
+    _patch(_table)

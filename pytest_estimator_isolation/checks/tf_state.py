@@ -144,7 +144,7 @@ class TFStateCheck:
     name = "estimator_isolation.tf_state"
 
     def __init__(self) -> None:
-        _tf.state.install()
+        _tf.state.install(_tf.entries.ENTRIES)
         self._env_at_import = _env()
         self._replaced: dict[Any, Any] = {}  # by entry or variable: the value a leak left in place replaced
 
