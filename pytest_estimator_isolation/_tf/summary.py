@@ -30,7 +30,7 @@ _SUMMARY_WRITER = Entry(
     SUMMARY_STATE,
     lambda: summary_state().writer,
     lambda value: setattr(summary_state(), "writer", value),  # unset only: closing is the writers check's
-    "use `with writer.as_default():` (the plugin unset it; it did not close it)",
+    "use `with writer.as_default():`, which unsets it when the block ends",
     setters=_SET_AS_DEFAULT,
     show=_show_writer,
     same=lambda old, new: old is new,
