@@ -7,7 +7,9 @@ setters:
 - :mod:`.open_scopes`: scopes entered and never exited (EI305);
 - :mod:`.switches`: TF1/TF2 behaviour switches (EI306);
 - :mod:`.registries`: Keras custom objects and absl flag values (EI307);
-- :mod:`.irreversible`: what TF cannot undo in-process (EI308).
+- :mod:`.irreversible`: what TF cannot undo in-process (EI308);
+- :mod:`.containers`: where TF and Keras keep their settings, watched as a whole (a setting nobody listed
+  above is still seen: EI301, EI307 for the default graph's collections, EI308 when it cannot be undone).
 
 The check passes this table to :func:`.state.install`, which wraps the setters (this module imports the
 families; nothing imports it back).
@@ -21,7 +23,7 @@ cached by the C++ runtime): a test that sets them changes nothing for later test
 
 from __future__ import annotations
 
-from . import irreversible, open_scopes, registries, summary, switches
+from . import containers, irreversible, open_scopes, registries, summary, switches
 from .irreversible import _DATA_DEBUG, _DEVICES, _SERVER  # noqa: F401 (the table's entries, by name)
 from .open_scopes import _DEVICE, _NAME_SCOPE, _SET_STRATEGY, _STRATEGY_SCOPE  # noqa: F401
 from .registries import _CUSTOM_OBJECT_SCOPE, _CUSTOM_OBJECTS, _FLAGS  # noqa: F401
@@ -46,6 +48,7 @@ ENTRIES: tuple[Entry, ...] = (
     *switches.ENTRIES,
     *registries.ENTRIES,
     *irreversible.ENTRIES,
+    *containers.ENTRIES,
 )
 
 # Details beyond ``show``: what changed inside a registry.

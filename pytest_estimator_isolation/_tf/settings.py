@@ -13,7 +13,8 @@ from .. import problems
 from ._core import _CONFIG, Unavailable, _loaded, context, context_or_none, equal
 from .eager import eager_default
 from .graphs import reset_default_graph
-from .state import Entry
+from .keras_state import keras_settings
+from .state import Entry, quiet
 
 _KERAS = ("keras", "tf_keras")  # Keras 3 (TF >= 2.16) or Keras 2 (tf.keras up to TF 2.15); legacy tf_keras
 _NUMERICS = "tensorflow.python.debug.lib.check_numerics_callback"
@@ -314,21 +315,23 @@ def _put_determinism(value: bool) -> None:
     (config.enable_op_determinism if value else config.disable_op_determinism)()
 
 
-SETTINGS: tuple[Setting, ...] = (
-    *(
-        setting
+_KERAS_OPTIONS: dict[tuple[str, str], Setting] = {
+    **{
+        (pkg, name): setting
         for pkg in _KERAS
-        for setting in (
-            _keras_option(pkg, "floatx"),
-            _keras_option(pkg, "epsilon"),
-            _keras_option(pkg, "image_data_format"),
-            _keras_policy(pkg),
-            _keras_learning_phase(pkg),
+        for name, setting in (
+            ("floatx", _keras_option(pkg, "floatx")),
+            ("epsilon", _keras_option(pkg, "epsilon")),
+            ("image_data_format", _keras_option(pkg, "image_data_format")),
+            ("policy", _keras_policy(pkg)),
+            ("learning_phase", _keras_learning_phase(pkg)),
         )
-    ),
-    _keras_option("keras", "max_epochs", api="config"),
-    _keras_option("keras", "max_steps_per_epoch", api="config"),
-    Setting(
+    },
+    ("keras", "max_epochs"): _keras_option("keras", "max_epochs", api="config"),
+    ("keras", "max_steps_per_epoch"): _keras_option("keras", "max_steps_per_epoch", api="config"),
+}
+_TF_SETTINGS: dict[str, Setting] = {
+    "run_eagerly": Setting(
         "tf.config.functions_run_eagerly()",
         lambda: _bool(_tf_config().functions_run_eagerly),
         lambda value: _tf_config().run_functions_eagerly(value),
@@ -338,7 +341,7 @@ SETTINGS: tuple[Setting, ...] = (
             "tensorflow.python.eager.def_function:run_functions_eagerly",
         ),
     ),
-    Setting(
+    "jit": Setting(
         "tf.config.optimizer.get_jit()",
         lambda: _read_jit,
         _put_jit,
@@ -346,7 +349,7 @@ SETTINGS: tuple[Setting, ...] = (
         show=lambda value: repr("autoclustering" if value else ""),
         setters=(f"{_CONFIG}:set_optimizer_jit",),
     ),
-    Setting(
+    "options": Setting(
         "tf.config.optimizer.get_experimental_options()",
         lambda: _read_options,
         _put_options,
@@ -354,7 +357,7 @@ SETTINGS: tuple[Setting, ...] = (
         "set it once for the whole suite, in conftest.py)",
         setters=(f"{_CONFIG}:set_optimizer_experimental_options",),
     ),
-    Setting(
+    "soft_placement": Setting(
         "tf.config.get_soft_device_placement()",
         lambda: _read_soft_placement,
         _put_soft_placement,
@@ -363,14 +366,14 @@ SETTINGS: tuple[Setting, ...] = (
         same=lambda old, new: _soft_placement(old) == _soft_placement(new),
         setters=(f"{_CONFIG}:set_soft_device_placement",),
     ),
-    Setting(
+    "tf32": Setting(
         "tf.config.experimental.tensor_float_32_execution_enabled()",
         lambda: _bind_flag(_TF32),
         lambda value: _tf_config().experimental.enable_tensor_float_32_execution(value),
         "tf.config.experimental.enable_tensor_float_32_execution({old})",
         setters=(f"{_CONFIG}:enable_tensor_float_32_execution",),
     ),
-    Setting(
+    "determinism": Setting(
         "op determinism (tf.config.experimental.enable_op_determinism())",
         lambda: _bind_flag(_DETERMINISM),
         _put_determinism,
@@ -378,7 +381,7 @@ SETTINGS: tuple[Setting, ...] = (
         "determinism once for the whole suite, in conftest.py)",
         setters=(f"{_CONFIG}:enable_op_determinism", f"{_CONFIG}:disable_op_determinism"),
     ),
-    Setting(
+    "check_numerics": Setting(
         "check numerics (tf.debugging.enable_check_numerics())",
         lambda: partial(_read_numerics, _loaded(_NUMERICS)),
         _put_numerics,
@@ -387,38 +390,49 @@ SETTINGS: tuple[Setting, ...] = (
         same=lambda old, new: (old is None) == (new is None),
         setters=(f"{_NUMERICS}:enable_check_numerics", f"{_NUMERICS}:disable_check_numerics"),
     ),
-)
+}
 
+SETTINGS: tuple[Setting, ...] = (*_KERAS_OPTIONS.values(), *_TF_SETTINGS.values())
 SETTING_ENTRIES: tuple[Entry, ...] = tuple(setting.entry() for setting in SETTINGS)
+# The same entries by what they are, for the containers that hold them (.containers).
+KERAS_SETTINGS: dict[tuple[str, str], Entry] = dict(zip(_KERAS_OPTIONS, SETTING_ENTRIES))
+TF_SETTINGS: dict[str, Entry] = dict(zip(_TF_SETTINGS, SETTING_ENTRIES[len(_KERAS_OPTIONS) :]))
 
 
 def keras_clear_session() -> None:
     """``clear_session()`` on every Keras already imported (never imports one): fresh layer-name counters
-    and Keras graph state. The global dtype policy is a setting, not state, so it is kept (Keras 3 would
-    reset it), and memory is not garbage collected (that alone costs ~0.2 s with TF loaded)."""
-    for pkg in _KERAS:
-        backend = getattr(sys.modules.get(pkg), "backend", None)
-        clear = getattr(backend, "clear_session", None)
-        if clear is None:
-            continue
-        state = sys.modules.get(f"{pkg}.src.backend.common.global_state")
-        try:
-            if state is None:  # Keras 2
-                clear()
-                if eager_default() is False:  # it built a learning-phase placeholder in the global graph
-                    reset_default_graph()  # Keras makes another when it needs one
-            else:
-                policy = state.get_global_attribute("dtype_policy")
-                try:
-                    clear(free_memory=False)
-                finally:
-                    state.set_global_attribute("dtype_policy", policy)
-        except AssertionError:  # reset_default_graph() inside a graph context: the names are what matter
-            reset_uids = getattr(backend, "reset_uids", None)  # Keras 2 stopped before resetting them
-            if reset_uids is not None:
-                reset_uids()
-        except Exception as exc:
-            problems.report(f"{pkg}.backend.clear_session() failed: {exc!r}")
+    and Keras graph state. The global dtype policy and Keras 3's other global settings are settings, not
+    state, so they are kept (Keras 3 would reset them), and memory is not garbage collected (that alone
+    costs ~0.2 s with TF loaded). The plugin's own setter calls: not a test's change (quiet)."""
+    with quiet():
+        for pkg in _KERAS:
+            _clear_session(pkg)
+
+
+def _clear_session(pkg: str) -> None:
+    backend = getattr(sys.modules.get(pkg), "backend", None)
+    clear = getattr(backend, "clear_session", None)
+    if clear is None:
+        return
+    state = sys.modules.get(f"{pkg}.src.backend.common.global_state")
+    try:
+        if state is None:  # Keras 2
+            clear()
+            if eager_default() is False:  # it built a learning-phase placeholder in the global graph
+                reset_default_graph()  # Keras makes another when it needs one
+        else:
+            kept = keras_settings()  # the dtype policy and every other setting, not the scratch
+            try:
+                clear(free_memory=False)
+            finally:
+                for name, value in kept.items():
+                    setattr(state.GLOBAL_STATE_TRACKER, name, value)
+    except AssertionError:  # reset_default_graph() inside a graph context: the names are what matter
+        reset_uids = getattr(backend, "reset_uids", None)  # Keras 2 stopped before resetting them
+        if reset_uids is not None:
+            reset_uids()
+    except Exception as exc:
+        problems.report(f"{pkg}.backend.clear_session() failed: {exc!r}")
 
 
 def keras_loaded() -> bool:

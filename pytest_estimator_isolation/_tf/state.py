@@ -63,6 +63,15 @@ class Entry:
     show: Callable[[Any], str] = repr
     same: Callable[[Any, Any], bool] = equal
     after: Callable[[], None] | None = None  # called after each setter call that returned (a counter)
+    # A container (:mod:`.containers`): ``read`` snapshots all of it, and the check asks ``container``
+    # what in it changed. Its setters are found when ``home`` is imported, by ``discover(module)``; a
+    # setter call counts for it only if ``guard(*args, **kwargs)`` (None: every call); ``also``: the
+    # table's entries for items it holds, touched along so that they keep their own message.
+    container: Any = None
+    home: str = ""
+    discover: Callable[[Any], tuple[str, ...]] | None = None
+    guard: Callable[..., bool] | None = None
+    also: tuple[Entry, ...] = ()
 
 
 class Change(NamedTuple):
@@ -208,11 +217,18 @@ class _Tracked:
 
 def _setter(original: Any, entries: tuple[Entry, ...]) -> Any:
     counters = [entry.after for entry in entries if entry.after is not None]
+    always = tuple(dict.fromkeys(e for entry in entries if entry.guard is None for e in (entry, *entry.also)))
+    guarded = [(entry.guard, (entry, *entry.also)) for entry in entries if entry.guard is not None]
 
     def setter(*args: Any, **kwargs: Any) -> Any:
         if not _quiet[0] and scopes._active:
             try:
-                touch(entries)
+                if guarded:  # a container's writer: only some calls can change it (one test each)
+                    found = [e for guard, also in guarded if guard(*args, **kwargs) for e in also]
+                    if found or always:
+                        touch((*always, *found))
+                elif always:
+                    touch(always)
             except Exception as exc:
                 problems.report(f"{entries[0].name} tracking failed: {exc!r}")
         result = original(*args, **kwargs)
@@ -276,11 +292,33 @@ _done: set[str] = set()
 _waiting: set[str] = set()
 
 
+_discovered: dict[int, tuple[str, ...]] = {}  # by id of a container's entry: the setters it found
+
+
+def _setters_of(entry: Entry) -> tuple[str, ...]:
+    """The entry's setters; a container's are found once its home module is loaded."""
+    if entry.discover is None:
+        return entry.setters
+    found = _discovered.get(id(entry))
+    if found is None:
+        home = sys.modules.get(entry.home)
+        if home is None:
+            _wait(f"{entry.home}:")
+            return entry.setters
+        try:
+            found = entry.discover(home)
+        except Exception as exc:  # a TF/Keras internal it inspects changed: say so once, watch the rest
+            problems.report(f"{entry.name} is not watched on this TF/Keras: {exc!r}")
+            found = ()
+        _discovered[id(entry)] = found
+    return entry.setters + found
+
+
 def _patch(entries: Iterable[Entry]) -> None:
     """Wrap every setter and context of ``entries`` whose module is loaded; wait for the others' import."""
     setters: dict[str, list[Entry]] = {}
     for entry in entries:
-        for spec in entry.setters:
+        for spec in _setters_of(entry):
             setters.setdefault(spec, []).append(entry)
     replaced: dict[int, tuple[Any, Any]] = {}
     for spec, owners in setters.items():
@@ -292,9 +330,14 @@ def _patch(entries: Iterable[Entry]) -> None:
             continue
         _done.add(spec)
         owner, attr = found
+        original = owner.__dict__[attr]
+        if isinstance(original, property):  # a property's setter (the eager context's settings)
+            if original.fset is not None and not getattr(original.fset, "__estimator_isolation__", False):
+                fset = _setter(original.fset, tuple(owners))
+                setattr(owner, attr, property(original.fget, fset, original.fdel, original.__doc__))
+            continue
         if patched(owner, attr):
             continue
-        original = owner.__dict__[attr]
         wrapper = _setter(original, tuple(owners))
         setattr(owner, attr, wrapper)
         if isinstance(owner, type):
