@@ -23,10 +23,13 @@ from typing import Any
 import pytest
 
 from .. import _sites, _tf, problems, scopes
-from ..calls import check_hook
+from ..dispatch import check_hook
 from ..leaks import Leak, LeakKind, Site
 from ..scopes import Scope
 from . import RunInfo
+
+_KEPT = "The plugin never deletes or changes a directory it did not create: the checkpoint stays."
+_KEPT_MANY = "The plugin never deletes or changes a directory it did not create: the {n} checkpoints stay."
 
 _WRONG_CHECKPOINT = ("Restoring from checkpoint failed", "not found in checkpoint", "do not have the same shape")
 
@@ -38,6 +41,7 @@ SHARED_MODEL_DIR = LeakKind(
     fix="give each test its own directory: the `model_dir` or `make_estimator` fixture, or `tmp_path`",
     symptoms=_WRONG_CHECKPOINT,
     cleanable=False,
+    left=(_KEPT, _KEPT_MANY),
 )
 STALE_CHECKPOINT = LeakKind(
     code="EI202",
@@ -48,6 +52,7 @@ STALE_CHECKPOINT = LeakKind(
     "tf.estimator.WarmStartSettings",
     symptoms=_WRONG_CHECKPOINT,
     cleanable=False,
+    left=(_KEPT, _KEPT_MANY),
 )
 PERSISTENT_MODEL_DIR = LeakKind(
     code="EI203",
@@ -57,6 +62,7 @@ PERSISTENT_MODEL_DIR = LeakKind(
     fix="use the `model_dir` fixture, or a directory under `tmp_path` / `tmp_path_factory`",
     symptoms=_WRONG_CHECKPOINT,
     cleanable=False,
+    left=(_KEPT, _KEPT_MANY),
 )
 TEMP_MODEL_DIR = LeakKind(
     code="EI204",
