@@ -38,7 +38,7 @@ from typing import Any, NamedTuple
 
 from ._core import _CONFIG, _CONTEXT, _OPS, _loaded, context_or_none
 from .irreversible import _DEVICES
-from .keras_state import GLOBAL_STATE, KERAS_DEFAULTS, keras_scratch
+from .keras_state import GLOBAL_STATE, KERAS_DEFAULTS, keras_scratch, keras_setting_call
 from .registries import _CUSTOM_OBJECT_SCOPE
 from .settings import KERAS_SETTINGS, TF_SETTINGS
 from .state import Entry
@@ -104,7 +104,7 @@ class Container:
         *,
         known: dict[str, Entry] | None = None,
         api: tuple[tuple[str, str], ...] = (),
-        guard: Callable[..., bool] | None = None,
+        guard: Callable[[Any], bool] | None = None,
     ) -> None:
         self.title, self.kind, self.home = title, kind, home
         self.known = known or {}
@@ -288,11 +288,6 @@ class ModuleGlobals(Container):
 # ---------------------------------------------------------------- Keras 3's global_state
 
 
-def _not_scratch(*args: Any, **kwargs: Any) -> bool:
-    """A call of ``set_global_attribute(name, value)`` (or ``clear_session(...)``) that can change a setting."""
-    return not (args and keras_scratch(args[0]))
-
-
 class KerasGlobalState(Container):
     """Keras 3's ``global_state``: one ``threading.local`` (this thread's attributes), replaced by
     ``clear_session()``. Writers: ``set_global_attribute`` (not for scratch) and ``clear_session``."""
@@ -307,7 +302,7 @@ class KerasGlobalState(Container):
                 "custom_objects_scope_dict": _CUSTOM_OBJECT_SCOPE,
             },
             api=(("keras.config", "keras.config"), ("keras.distribution", "keras.distribution")),
-            guard=_not_scratch,
+            guard=keras_setting_call,
         )
 
     def discover(self, module: Any) -> tuple[str, ...]:
@@ -478,9 +473,8 @@ class GraphCollections(Container):
         graph = module.Graph
         return tuple(f"{self.home}:Graph.{name}" for name in _COLLECTION_METHODS if name in vars(graph))
 
-    def _on_global_graph(self, graph: Any = None, *args: Any, **kwargs: Any) -> bool:
-        stack = self._stack
-        return stack is not None and graph is getattr(stack, "_global_default_graph", None)
+    def _on_global_graph(self, graph: Any) -> bool:
+        return graph is getattr(self._stack, "_global_default_graph", None)
 
     def _graph(self) -> Any:
         return getattr(self._stack, "_global_default_graph", None)

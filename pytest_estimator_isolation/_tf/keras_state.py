@@ -54,3 +54,14 @@ def keras_settings() -> dict[str, Any]:
     if tracker is None:
         return {}
     return {key: value for key, value in vars(tracker).items() if not keras_scratch(key)}
+
+
+def keras_setting_call(name: Any) -> bool:
+    """Whether a call of ``set_global_attribute(name, value)`` (or of ``clear_session(...)``: ``name`` is
+    not a string) can change a setting: not for the scratch (tested on every layer call, so inlined)."""
+    return not (
+        isinstance(name, str)
+        and (
+            name in _KERAS_SCRATCH or name.startswith(_KERAS_SCRATCH_PREFIXES) or name.endswith(_KERAS_SCRATCH_SUFFIXES)
+        )
+    )

@@ -65,12 +65,12 @@ class Entry:
     after: Callable[[], None] | None = None  # called after each setter call that returned (a counter)
     # A container (:mod:`.containers`): ``read`` snapshots all of it, and the check asks ``container``
     # what in it changed. Its setters are found when ``home`` is imported, by ``discover(module)``; a
-    # setter call counts for it only if ``guard(*args, **kwargs)`` (None: every call); ``also``: the
-    # table's entries for items it holds, touched along so that they keep their own message.
+    # setter call counts for it only if ``guard(first argument or None)`` (None: every call); ``also``:
+    # the table's entries for items it holds, touched along so that they keep their own message.
     container: Any = None
     home: str = ""
     discover: Callable[[Any], tuple[str, ...]] | None = None
-    guard: Callable[..., bool] | None = None
+    guard: Callable[[Any], bool] | None = None
     also: tuple[Entry, ...] = ()
 
 
@@ -223,12 +223,7 @@ def _setter(original: Any, entries: tuple[Entry, ...]) -> Any:
     def setter(*args: Any, **kwargs: Any) -> Any:
         if not _quiet[0] and scopes._active:
             try:
-                if guarded:  # a container's writer: only some calls can change it (one test each)
-                    found = [e for guard, also in guarded if guard(*args, **kwargs) for e in also]
-                    if found or always:
-                        touch((*always, *found))
-                elif always:
-                    touch(always)
+                touch(always)
             except Exception as exc:
                 problems.report(f"{entries[0].name} tracking failed: {exc!r}")
         result = original(*args, **kwargs)
@@ -237,6 +232,24 @@ def _setter(original: Any, entries: tuple[Entry, ...]) -> Any:
                 count()
         return result
 
+    def guarded_setter(*args: Any, **kwargs: Any) -> Any:
+        # A container's writer: only some calls can change it (Keras' scratch and private graphs cannot),
+        # which its guard tells from the first argument (a name, a graph) before anything else is done.
+        if not _quiet[0] and scopes._active:
+            try:
+                first = args[0] if args else None
+                found = always
+                for guard, also in guarded:
+                    if guard(first):
+                        found += also
+                if found:
+                    touch(found)
+            except Exception as exc:
+                problems.report(f"{entries[0].name} tracking failed: {exc!r}")
+        return original(*args, **kwargs)
+
+    if guarded:
+        setter = guarded_setter
     functools.update_wrapper(setter, original)
     setter.__estimator_isolation__ = True  # type: ignore[attr-defined]
     return setter
@@ -302,8 +315,8 @@ def _setters_of(entry: Entry) -> tuple[str, ...]:
     found = _discovered.get(id(entry))
     if found is None:
         home = sys.modules.get(entry.home)
-        if home is None:
-            _wait(f"{entry.home}:")
+        if home is None or getattr(getattr(home, "__spec__", None), "_initializing", False):
+            _wait(f"{entry.home}:")  # still being imported: the patch that ends TF's or Keras' import looks again
             return entry.setters
         try:
             found = entry.discover(home)
