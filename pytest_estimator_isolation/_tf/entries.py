@@ -14,11 +14,9 @@ setters:
 The check passes this table to :func:`.state.install`, which wraps the setters (this module imports the
 families; nothing imports it back).
 
-Environment variables are not entries: the check compares ``TF_CONFIG`` around every test directly (one
-``os.environ.get``, well under a microsecond). Others TF reads are not watched, because TF reads them
-once per process (``TF_CPP_MIN_LOG_LEVEL``, ``TF_ENABLE_ONEDNN_OPTS``, ``CUDA_VISIBLE_DEVICES``,
-``TF_USE_LEGACY_KERAS``, ``KERAS_BACKEND`` at import or device initialisation; ``TF_DETERMINISTIC_OPS``
-cached by the C++ runtime): a test that sets them changes nothing for later tests.
+Environment variables are not entries: the check compares the few TF and Keras read at call time
+(``TF_CONFIG``, ...) around every test, one read of ``os.environ``'s own mapping; the others are read once
+per process, so a test that sets them changes nothing for later tests (docs/watched-state.md lists both).
 """
 
 from __future__ import annotations

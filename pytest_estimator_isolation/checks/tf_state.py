@@ -4,10 +4,14 @@ Every watched state is one entry of :data:`pytest_estimator_isolation._tf.entrie
 ``tf.config`` settings (EI301: ``keras.mixed_precision.set_global_policy("mixed_float16")`` makes every
 later Dense layer compute in float16), ``tf.summary``'s default writer, step and ``record_if`` (EI304),
 scopes entered and never exited (EI305), the TF1/TF2 behaviour switches (EI306), Keras' custom objects
-and absl flag values (EI307), and what TF cannot undo in-process (EI308). Nothing is read around a clean
-test: the entries' setters record, as they run inside a test, the value before the change (see
-:mod:`pytest_estimator_isolation._tf.state`); this check re-reads those entries only. ``TF_CONFIG`` (EI303)
-is compared directly, one ``os.environ`` lookup.
+and absl flag values (EI307), and what TF cannot undo in-process (EI308); and the containers where TF and
+Keras keep their settings (:mod:`pytest_estimator_isolation._tf.containers`), so that one nobody listed is
+still seen: each of its items that changed is a finding of its own (EI301, EI307 for the default graph's
+collections, EI308 for what cannot be written back). Nothing is read around a clean test: the entries'
+setters (a container's writers, found in its module) record, as they run inside a test, the value before
+the change (see :mod:`pytest_estimator_isolation._tf.state`); this check re-reads those entries only. The
+environment variables TF and Keras read at call time (EI303, ``TF_CONFIG``, ...) are compared directly,
+one read of ``os.environ``'s own mapping, in one function (:meth:`TFStateCheck._environment`).
 
 A setter called outside any test (at import, in conftest.py, in a session fixture) sets the suite's
 baseline. When TF/Keras is first imported inside a test, the value before the first change is the value
@@ -18,8 +22,8 @@ back to what the leak replaced (Keras' own ``TestCase.setUp()`` resets the dtype
 the default ``image_data_format`` they need). A wider-scoped fixture is judged on what its own setup and
 teardown changed, not on what the tests inside it did.
 
-Undo never makes things worse: open scopes are exited newest first, then values are put back in the
-table's order (a default summary writer is unset, never closed: the writers check closes what it owns,
+Undo never makes things worse: open scopes are exited newest first, then values (and container items)
+are put back in the table's order (a default summary writer is unset, never closed: the writers check closes what it owns,
 after this check, so never a default writer); asynchronous execution waits for pending ops before it is
 switched back. An undo that fails is reported on the test (a problem), and the next test is still judged.
 """
@@ -56,8 +60,9 @@ GLOBAL_CONFIG = LeakKind(
 ENVIRONMENT = LeakKind(
     code="EI303",
     name="environment",
-    meaning="an environment variable TensorFlow reads at call time (TF_CONFIG) was set or changed and not "
-    "restored: every later RunConfig() / cluster resolver reads it (an Estimator becomes a worker in a cluster)",
+    meaning="an environment variable TensorFlow or Keras reads at call time (TF_CONFIG, TF_USE_LEGACY_KERAS, "
+    "KERAS_BACKEND, AUTOGRAPH_STRICT_CONVERSION, AUTOGRAPH_VERBOSITY) was set or changed and not restored: every "
+    "later call reads it (with TF_CONFIG, every later RunConfig() makes its Estimator a worker in a cluster)",
     fix="`monkeypatch.setenv('TF_CONFIG', ...)` (or `monkeypatch.delenv`), which puts it back after the test",
     symptoms=("TF_CONFIG", "cluster", "task_type", "worker"),
     compared=True,
@@ -94,9 +99,11 @@ REGISTRY = LeakKind(
     code="EI307",
     name="registry",
     meaning="a process-wide registry was changed and not restored: Keras custom objects (get_custom_objects(), "
-    "a custom_object_scope left entered) or absl / tf.compat.v1.flags flag values",
+    "a custom_object_scope left entered), absl / tf.compat.v1.flags flag values, or the global default graph's "
+    "collections (tf.compat.v1.add_to_collection, get_collection_ref(...).append)",
     fix="`with keras.utils.custom_object_scope(...):`; for flags, absl.testing.flagsaver "
-    "(`@flagsaver.flagsaver` or `with flagsaver.flagsaver(name=value):`) or monkeypatch.setattr(FLAGS, ...)",
+    "(`@flagsaver.flagsaver` or `with flagsaver.flagsaver(name=value):`) or monkeypatch.setattr(FLAGS, ...); "
+    "for collections, a private graph (`tf_graph` fixture or `with tf.Graph().as_default():`)",
     symptoms=("Unknown layer", "Unknown object", "custom_objects", "flag"),
     compared=True,
 )
