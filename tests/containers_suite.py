@@ -144,13 +144,6 @@ CASES: dict[str, tuple[str, str, str, str | None, str | None]] = {
         "assert keras.config.is_flash_attention_enabled() is None",
         None,
     ),
-    "traceback_filtering": (
-        "EI301",
-        "KERAS3",
-        "keras.config.disable_traceback_filtering()",
-        "assert keras.config.is_traceback_filtering_enabled()",
-        "keras.config.disable_traceback_filtering()\nkeras.config.enable_traceback_filtering()",
-    ),
     "interactive_logging": (
         "EI301",
         "KERAS3",
@@ -208,6 +201,7 @@ CLEAN = {
     ),
     "keras_clear_session": ("KERAS3 or KERAS2", "keras.backend.clear_session()"),
     "keras_seed": ("KERAS3", "keras.utils.set_random_seed(3)\nkeras.random.normal((2,))"),
+    "keras_traceback_filtering": ("KERAS3", "keras.config.disable_traceback_filtering()"),  # display only
     "variable_scope_in_eager": (
         "True",
         "with tf.compat.v1.variable_scope('scope'):\n    tf.Variable(1.0)",

@@ -182,9 +182,14 @@ def test_keras_scratch_is_named_and_ignored():
     for name in ("current_call_ctx", "symbolic_scope", "stateless_scope", "autocast_scope", "object_name_uids"):
         assert keras_state.keras_scratch(name)
         assert not keras_state.keras_setting_call(name)
-    for name in ("_keras_mask_dict", "shared_objects/id_to_obj_map", "saving_attr_skipset_layer"):
+    for name in (
+        "_keras_mask_dict",
+        "shared_objects/id_to_obj_map",
+        "saving_attr_skipset_layer",
+        "traceback_filtering",
+    ):
         assert keras_state.keras_scratch(name)
-    for name in ("traceback_filtering", "safe_mode_saving", "a_setting_nobody_listed"):
+    for name in ("interactive_logging", "safe_mode_saving", "a_setting_nobody_listed"):
         assert not keras_state.keras_scratch(name)
         assert keras_state.keras_setting_call(name)
     assert keras_state.keras_setting_call(None)  # clear_session(): it resets every setting

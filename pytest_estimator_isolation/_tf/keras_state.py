@@ -31,12 +31,15 @@ _KERAS_SCRATCH = frozenset(
         "global_random_seed",
         # A mirror of keras config's _NNX_ENABLED (watched there), which Keras writes and never reads.
         "nnx_enabled",
+        # How Keras trims a traceback it raises: what a failing test prints, not what any test computes
+        # (Keras' own TestCase.setUp disables it for every test).
+        "traceback_filtering",
     )
 )
 _KERAS_SCRATCH_PREFIXES = ("shared_objects/", "saving_attr_skipset_", "saving_attr_skiplist_")
 _KERAS_SCRATCH_SUFFIXES = ("_dict",)  # tensor attribute maps (``_keras_mask_dict``, ...)
 # What Keras reads for an attribute never set (get_global_attribute's defaults at its call sites).
-KERAS_DEFAULTS = {"traceback_filtering": True, "interactive_logging": True}
+KERAS_DEFAULTS = {"interactive_logging": True}
 
 
 def keras_scratch(name: Any) -> bool:

@@ -23,9 +23,10 @@ the default ``image_data_format`` they need). A wider-scoped fixture is judged o
 teardown changed, not on what the tests inside it did.
 
 Undo never makes things worse: open scopes are exited newest first, then values (and container items)
-are put back in the table's order (a default summary writer is unset, never closed: the writers check closes what it owns,
-after this check, so never a default writer); asynchronous execution waits for pending ops before it is
-switched back. An undo that fails is reported on the test (a problem), and the next test is still judged.
+are put back in the table's order (a default summary writer is unset, never closed: the writers check
+closes what it owns, after this check, so never a default writer); asynchronous execution waits for
+pending ops before it is switched back. An undo that fails is reported on the test (a problem), and the
+next test is still judged.
 """
 
 from __future__ import annotations
