@@ -75,7 +75,7 @@ def check_strict(pytester: pytest.Pytester, result: pytest.RunResult, names: lis
 
 def test_strict_names_each_polluter_and_every_victim_passes(pytester, run_pytest):
     result, names = run_suite(pytester, run_pytest, "-rA", "--estimator-isolation=strict")
-    assert len(names) >= 14  # not vacuous: TF 2.15 has 15 of the cases, TF 2.21 22
+    assert len(names) >= 14  # not vacuous: TF 2.15 has 15 of the cases, TF 2.21 21
     check_strict(pytester, result, names)
     text = result.stdout.str()
     # An item nobody listed: the container, the item, both values, the public setter when one matches.
