@@ -5,6 +5,7 @@ setter, the undo, and what is deliberately ignored. A fake module stands in for 
 from __future__ import annotations
 
 import sys
+import threading
 import types
 from collections.abc import Iterator
 
@@ -202,3 +203,14 @@ def test_a_tf_config_is_summed_up_and_a_long_value_cut():
     assert tf_state._shown("TF_CONFIG", b"{}") == "'{}'"
     assert tf_state._shown("AUTOGRAPH_VERBOSITY", None) == "unset"
     assert tf_state._shown("KERAS_BACKEND", "x" * 50) == f"{'x' * 37!r}... (50 characters)"
+
+
+def test_a_keras_write_from_another_thread_is_not_the_tests():
+    """Keras 3's store is per thread: a worker thread's write would be compared with the main thread's store."""
+    found: list[bool] = []
+    worker = threading.Thread(target=lambda: found.append(containers._keras_setting_in_main_thread("safe_mode_saving")))
+    worker.start()
+    worker.join()
+    assert found == [False]
+    assert containers._keras_setting_in_main_thread("safe_mode_saving")
+    assert not containers._keras_setting_in_main_thread("current_call_ctx")

@@ -32,6 +32,7 @@ import dis
 import enum
 import inspect
 import sys
+import threading
 import types
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
@@ -90,6 +91,14 @@ def show(value: Any) -> str:
 
 
 _LITERALS = (type(None), bool, int, float, str)
+# Keras 3's store and TF's default-graph stack are per thread: only what the thread that runs the tests
+# writes is its test's (a tf.data or Keras worker thread has stores of its own, compared with nothing).
+_MAIN = threading.main_thread().ident
+_thread = threading.get_ident
+
+
+def _keras_setting_in_main_thread(name: Any) -> bool:
+    return _thread() == _MAIN and keras_setting_call(name)
 
 
 class Container:
@@ -302,7 +311,7 @@ class KerasGlobalState(Container):
                 "custom_objects_scope_dict": _CUSTOM_OBJECT_SCOPE,
             },
             api=(("keras.config", "keras.config"), ("keras.distribution", "keras.distribution")),
-            guard=keras_setting_call,
+            guard=_keras_setting_in_main_thread,
         )
 
     def discover(self, module: Any) -> tuple[str, ...]:
@@ -474,7 +483,7 @@ class GraphCollections(Container):
         return tuple(f"{self.home}:Graph.{name}" for name in _COLLECTION_METHODS if name in vars(graph))
 
     def _on_global_graph(self, graph: Any) -> bool:
-        return graph is getattr(self._stack, "_global_default_graph", None)
+        return graph is getattr(self._stack, "_global_default_graph", None) and _thread() == _MAIN
 
     def _graph(self) -> Any:
         return getattr(self._stack, "_global_default_graph", None)
