@@ -134,3 +134,23 @@ def test_warn_names_each_polluter_in_its_victims_failure(pytester, run_pytest):
             assert got.get(f"test_victim_{name}") == "failed", name
             section = text.split(f"_ test_victim_{name} _", 1)[1].split("\n_", 1)[0]
             assert f"left by {MODULE}::{polluter}:" in section, (name, section[-2000:])
+
+
+def test_a_tf_testcase_filling_the_default_graphs_collections_is_tfs_contract(pytester, run_pytest):
+    """A ``tf.test.TestCase``'s ``setUp`` resets the default graph, collections included (as for EI106)."""
+    pytester.makepyfile(
+        """
+        import tensorflow as tf
+
+        class TestInACase(tf.test.TestCase):
+            def test_adds(self):
+                tf.compat.v1.add_to_collection("ei_things", 1)
+
+        def test_plain():
+            tf.compat.v1.add_to_collection("ei_other", 1)
+        """
+    )
+    result = run_pytest("--estimator-isolation", "-rA")
+    result.assert_outcomes(passed=2, errors=1, skipped=1)  # skipped: TF's test_session placeholder
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_plain*", "EI307 registry: *collection 'ei_other'*"])
+    result.stdout.no_fnmatch_line("*'ei_things'*")

@@ -103,7 +103,10 @@ def _keras_setting_in_main_thread(name: Any) -> bool:
 
 class Container:
     """One container: how to snapshot it, what in a snapshot is an item, how to read and write one back.
-    ``api``: the public namespaces (shown name, module) where a setter of an item is looked up by name."""
+    ``api``: the public namespaces (shown name, module) where a setter of an item is looked up by name.
+    ``testcase_resets``: a ``tf.test.TestCase``'s ``setUp`` resets it (TF's own contract, as for EI106)."""
+
+    testcase_resets = False
 
     def __init__(
         self,
@@ -471,7 +474,10 @@ class GraphCollections(Container):
     """The global default graph's collections (``tf.compat.v1.add_to_collection`` / ``get_collection``):
     name -> items, compared by length. Writers: the ``Graph``'s collection methods, counted only when
     called on the global default graph (``get_collection_ref`` too: its caller appends to the list).
-    A scope that added ops to that graph is left to EI102 / EI106, whose undo resets the graph."""
+    A scope that added ops to that graph is left to EI102 / EI106, whose undo resets the graph; so is a
+    ``tf.test.TestCase``, whose ``setUp`` resets the default graph (collections included)."""
+
+    testcase_resets = True
 
     def __init__(self) -> None:
         super().__init__("the global default graph's collection", REGISTRY, _OPS, guard=self._on_global_graph)
