@@ -202,6 +202,11 @@ CLEAN = {
     "keras_clear_session": ("KERAS3 or KERAS2", "keras.backend.clear_session()"),
     "keras_seed": ("KERAS3", "keras.utils.set_random_seed(3)\nkeras.random.normal((2,))"),
     "keras_traceback_filtering": ("KERAS3", "keras.config.disable_traceback_filtering()"),  # display only
+    "lookup_table_in_eager": (  # TF appends its initializer to the default graph's table_initializer
+        "True",
+        "table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(['a'], [1]), -1)\n"
+        "assert int(table.lookup(tf.constant('a'))) == 1",
+    ),
     "variable_scope_in_eager": (
         "True",
         "with tf.compat.v1.variable_scope('scope'):\n    tf.Variable(1.0)",

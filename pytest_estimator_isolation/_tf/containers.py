@@ -468,6 +468,21 @@ def _get(ctx: Any, name: str) -> Any:
 
 
 _COLLECTION_METHODS = ("add_to_collection", "add_to_collections", "get_collection_ref", "clear_collection")
+# Collections TF fills by itself, as a side effect of creating something (a lookup table's initializer, a
+# saveable object, an asset file, a resource, a control-flow context), eagerly too: what a test asked for is
+# the table or the resource, never the entry; no later TF2 test reads them.
+_TF_BOOKKEEPING = frozenset(
+    (
+        "table_initializer",
+        "saveable_objects",
+        "asset_filepaths",
+        "resources",
+        "local_resources",
+        "cond_context",
+        "while_context",
+        "streaming_model_ports",
+    )
+)
 
 
 class GraphCollections(Container):
@@ -502,8 +517,13 @@ class GraphCollections(Container):
 
     def items(self, snapshot: Any) -> dict[str, Any]:
         # Deliberately ignored: TF's own collections (a private name, ``_SUMMARY_V2``, or a tuple key such as
-        # the variable-scope store ``("__varscope",)``, which TF makes in the graph the first time it needs it).
-        return {k: v for k, v in snapshot[2].items() if isinstance(k, str) and not k.startswith("_")}
+        # the variable-scope store ``("__varscope",)``, which TF makes in the graph the first time it needs it),
+        # and the bookkeeping TF appends to as a side effect, in eager mode too (see _TF_BOOKKEEPING).
+        return {
+            k: v
+            for k, v in snapshot[2].items()
+            if isinstance(k, str) and not k.startswith("_") and k not in _TF_BOOKKEEPING
+        }
 
     def changed(self, before: Any, after: Any) -> list[Item]:
         old_graph, old_version, _ = before
