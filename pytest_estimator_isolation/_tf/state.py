@@ -21,6 +21,11 @@ with the same free variables as each setter (``record_if`` has one) and names in
 globals: more fragile for no case seen. Methods (``set_as_default``, ``__enter__``/``__exit__``) are
 replaced on their class, which every alias shares.
 
+Containers (:mod:`.containers`). An entry may stand for a whole container: its setters (*writers*) are
+found by ``discover`` once its module has finished importing (a function that stores a module global, a
+property setter, Keras' ``set_global_attribute``), a ``guard`` on the first argument keeps scratch and
+private graphs out, and the table's entries for the items it holds are touched along (``also``).
+
 Contexts. ``__enter__`` of a scope class is recorded only when its caller is not TF or Keras itself
 (TF enters and exits name scopes around every op): one frame test, then the user's frame as the site.
 An open context is exited, newest first, by the check's undo.
