@@ -4,13 +4,17 @@ strategy's ``scope()``, and ``tf.distribute.experimental_set_strategy(...)`` lef
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-from ._core import _CONTEXT, _OPS, _loaded
+from ._core import _CONTEXT, _OPS, Unavailable, _loaded
 from .state import Entry, opened
 
 OPEN_SCOPE = "open-scope"  # the name of their kind (declared in checks/tf_state.py)
 _DISTRIBUTE = "tensorflow.python.distribute.distribute_lib"
+# experimental_set_strategy: distribute_lib on TF 2.13+, distribution_strategy_context on TF 2.12 (the
+# module TF 2.13 merged into distribute_lib; no TF 2.13+ has it).
+_SET_STRATEGY_HOMES = (_DISTRIBUTE, "tensorflow.python.distribute.distribution_strategy_context")
 
 
 def _show_opened(contexts: tuple[Any, ...]) -> str:
@@ -57,9 +61,19 @@ def _global_strategy_scope() -> Any:
     return graph._global_distribute_strategy_scope
 
 
+def _scope_strategy(scope: Any) -> Any:
+    """The strategy of a _CurrentDistributionContext (its _context, a _CrossReplicaThreadMode, holds it)."""
+    return getattr(getattr(scope, "_context", None), "strategy", scope)
+
+
 def _unset_strategy(value: Any) -> None:
     if value is None:
-        _loaded(_DISTRIBUTE).experimental_set_strategy(None)
+        for name in _SET_STRATEGY_HOMES:
+            set_strategy = getattr(sys.modules.get(name), "experimental_set_strategy", None)
+            if set_strategy is not None:
+                set_strategy(None)
+                return
+        raise Unavailable("experimental_set_strategy")
 
 
 _SET_STRATEGY = Entry(
@@ -68,8 +82,8 @@ _SET_STRATEGY = Entry(
     _global_strategy_scope,
     _unset_strategy,
     "call tf.distribute.experimental_set_strategy(None) in a finally, or use `with strategy.scope():`",
-    setters=(f"{_DISTRIBUTE}:experimental_set_strategy",),
-    show=lambda scope: "unset" if scope is None else f"set ({type(getattr(scope, '_strategy', scope)).__name__})",
+    setters=tuple(f"{home}:experimental_set_strategy" for home in _SET_STRATEGY_HOMES),
+    show=lambda scope: "unset" if scope is None else f"set ({type(_scope_strategy(scope)).__name__})",
     same=lambda old, new: old is new,
 )
 

@@ -12,11 +12,18 @@ from .open_scopes import context_entry
 from .state import Entry
 
 REGISTRY = "registry"  # the name of their kind (declared in checks/tf_state.py)
+# Keras' object registry: {pkg}.src.saving on Keras 2.13+, Keras 3 and tf_keras; keras.saving on Keras 2.12
+# (TF 2.12's, before Keras moved its code under keras.src; no later Keras has that module).
+_OBJECT_REGISTRATION = (
+    "keras.src.saving.object_registration",
+    "tf_keras.src.saving.object_registration",
+    "keras.saving.object_registration",
+)
 
 _CUSTOM_OBJECT_SCOPE = context_entry(
     "keras.utils.custom_object_scope",
     REGISTRY,
-    tuple(f"{pkg}.src.saving.object_registration:CustomObjectScope" for pkg in ("keras", "tf_keras")),
+    tuple(f"{home}:CustomObjectScope" for home in _OBJECT_REGISTRATION),
     "use `with keras.utils.custom_object_scope(...):`",
 )
 
@@ -26,6 +33,7 @@ def _custom_objects() -> dict[str, Any]:
         ("keras.src.saving.object_registration", "GLOBAL_CUSTOM_OBJECTS"),  # Keras 3
         ("keras.src.saving.object_registration", "_GLOBAL_CUSTOM_OBJECTS"),  # Keras 2.13+
         ("tf_keras.src.saving.object_registration", "_GLOBAL_CUSTOM_OBJECTS"),
+        ("keras.saving.object_registration", "_GLOBAL_CUSTOM_OBJECTS"),  # Keras 2.12
     ):
         found = getattr(sys.modules.get(name), attr, None)
         if isinstance(found, dict):
@@ -58,8 +66,8 @@ _CUSTOM_OBJECTS = Entry(
     _put_custom_objects,
     "pass custom_objects= or use `with keras.utils.custom_object_scope(...):` (register at import time, not in a test)",
     setters=tuple(
-        f"{pkg}.src.saving.object_registration:{name}"
-        for pkg in ("keras", "tf_keras")
+        f"{home}:{name}"
+        for home in _OBJECT_REGISTRATION
         for name in ("get_custom_objects", "register_keras_serializable")
     ),
     show=_show_objects,

@@ -161,18 +161,29 @@ _NUMPY_METHODS = (
 )  # fmt: skip
 
 
+# What enable_numpy_behavior() sets for dtype promotion, in ops: a PromoMode on TF 2.13+, a bool on TF 2.12.
+_PROMOTION = ("_dtype_conversion_mode", "_numpy_style_type_promotion")
+
+
+def _promotion(ops: Any) -> str:
+    for name in _PROMOTION:
+        if hasattr(ops, name):
+            return name
+    raise Unavailable("dtype promotion mode")
+
+
 def _read_numpy_behavior() -> tuple[Any, Any, Any, frozenset[str]]:
     ops = _loaded(_OPS)
     tensor = _loaded(_tensor_module()).Tensor
     methods = frozenset(name for name in _NUMPY_METHODS if name in tensor.__dict__)
     prefer = getattr(sys.modules.get(_NP_DTYPES), "_prefer_float32", None)
-    return ops._dtype_conversion_mode, ops._numpy_style_slicing, prefer, methods
+    return getattr(ops, _promotion(ops)), ops._numpy_style_slicing, prefer, methods
 
 
 def _put_numpy_behavior(value: tuple[Any, Any, Any, frozenset[str]]) -> None:
     mode, slicing, prefer, methods = value
     ops = _loaded(_OPS)
-    ops._dtype_conversion_mode = mode
+    setattr(ops, _promotion(ops), mode)
     ops._numpy_style_slicing = slicing
     if prefer is not None:
         _loaded(_NP_DTYPES)._prefer_float32 = prefer
