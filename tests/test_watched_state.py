@@ -166,17 +166,35 @@ def test_an_item_the_table_knows_is_left_to_its_entry(module):
     assert container.entry.also == (entry,)  # touched along, so it keeps its own message
 
 
-def test_a_guard_keeps_scratch_calls_from_touching_anything(module, in_a_test):
+def test_a_route_keeps_scratch_calls_from_touching_anything(module, in_a_test):
     calls: list[object] = []
     container = fake_container()
-    guarded = state.Entry("guarded", "global-config", lambda: None, None, "", guard=lambda first: first != "scratch")
-    wrapped = state._setter(lambda name, value: calls.append((name, value)), (guarded,))
+    routed = state.Entry("routed", "global-config", lambda: None, None, "")
+    object.__setattr__(routed, "route", lambda args: () if args[0] == "scratch" else (routed,))
+    wrapped = state._setter(lambda name, value: calls.append((name, value)), (routed,))
     wrapped("scratch", 1)
     assert state.TOUCHED not in in_a_test.stash
     wrapped("setting", 2)
-    assert guarded in in_a_test.stash[state.TOUCHED]
+    assert routed in in_a_test.stash[state.TOUCHED]
     assert calls == [("scratch", 1), ("setting", 2)]
-    assert container.entry.guard is None
+    assert container.entry.route is None  # a module's globals: every call of a writer counts
+
+
+def test_keras_routes_a_known_item_to_its_entry_and_its_own_scopes_nowhere():
+    keras = containers.KERAS_GLOBAL_STATE
+    assert keras.route(("dtype_policy", None)) == (keras.known["dtype_policy"],)
+    assert keras.route(("current_call_ctx", None)) == ()
+    assert keras.route(("safe_mode_saving", False)) == (keras.entry,)
+    assert keras.route(()) == (keras.entry, *keras.entry.also)  # clear_session(): it resets them all
+
+    def set_global_attribute(*args: object) -> object:  # the wrapper's frame, between the route and its caller
+        return keras.route(args)
+
+    class Scope:  # as Keras' SafeModeScope: set on entry, put back on exit
+        def __enter__(self) -> object:
+            return set_global_attribute("safe_mode_saving", False)
+
+    assert Scope().__enter__() == ()
 
 
 def test_keras_scratch_is_named_and_ignored():
@@ -207,10 +225,10 @@ def test_a_tf_config_is_summed_up_and_a_long_value_cut():
 
 def test_a_keras_write_from_another_thread_is_not_the_tests():
     """Keras 3's store is per thread: a worker thread's write would be compared with the main thread's store."""
-    found: list[bool] = []
-    worker = threading.Thread(target=lambda: found.append(containers._keras_setting_in_main_thread("safe_mode_saving")))
+    keras = containers.KERAS_GLOBAL_STATE
+    found: list[object] = []
+    worker = threading.Thread(target=lambda: found.append(keras.route(("safe_mode_saving", False))))
     worker.start()
     worker.join()
-    assert found == [False]
-    assert containers._keras_setting_in_main_thread("safe_mode_saving")
-    assert not containers._keras_setting_in_main_thread("current_call_ctx")
+    assert found == [()]
+    assert keras.route(("safe_mode_saving", False)) == (keras.entry,)

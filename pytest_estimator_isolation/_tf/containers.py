@@ -34,7 +34,7 @@ import inspect
 import sys
 import threading
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from ._core import _CONFIG, _CONTEXT, _OPS, _loaded, context_or_none
@@ -42,7 +42,7 @@ from .irreversible import _DEVICES
 from .keras_state import GLOBAL_STATE, KERAS_DEFAULTS, keras_scratch, keras_setting_call
 from .registries import _CUSTOM_OBJECT_SCOPE
 from .settings import KERAS_SETTINGS, TF_SETTINGS
-from .state import Entry
+from .state import Entry, _from_library
 from .switches import _ASYNC, _LOG_PLACEMENT
 
 GLOBAL_CONFIG = "global-config"  # the names of their kinds (declared in checks/tf_state.py)
@@ -95,10 +95,7 @@ _LITERALS = (type(None), bool, int, float, str)
 # writes is its test's (a tf.data or Keras worker thread has stores of its own, compared with nothing).
 _MAIN = threading.main_thread().ident
 _thread = threading.get_ident
-
-
-def _keras_setting_in_main_thread(name: Any) -> bool:
-    return _thread() == _MAIN and keras_setting_call(name)
+_NOTHING: tuple[Entry, ...] = ()
 
 
 class Container:
@@ -116,7 +113,7 @@ class Container:
         *,
         known: dict[str, Entry] | None = None,
         api: tuple[tuple[str, str], ...] = (),
-        guard: Callable[[Any], bool] | None = None,
+        routed: bool = False,
     ) -> None:
         self.title, self.kind, self.home = title, kind, home
         self.known = known or {}
@@ -130,9 +127,13 @@ class Container:
             container=self,
             home=home,
             discover=self.discover,
-            guard=guard,
+            route=self.route if routed else None,
             also=tuple(dict.fromkeys(self.known.values())),
         )
+
+    def route(self, args: tuple[Any, ...]) -> tuple[Entry, ...]:
+        """The entries one call of a writer can change, from its arguments (``routed`` containers)."""
+        return (self.entry,)
 
     def discover(self, module: Any) -> tuple[str, ...]:
         """The writers of this container (``"module:function"``, ``"module:Class.method"``)."""
@@ -314,8 +315,24 @@ class KerasGlobalState(Container):
                 "custom_objects_scope_dict": _CUSTOM_OBJECT_SCOPE,
             },
             api=(("keras.config", "keras.config"), ("keras.distribution", "keras.distribution")),
-            guard=_keras_setting_in_main_thread,
+            routed=True,
         )
+        self._everything = (self.entry, *self.entry.also)
+
+    def route(self, args: tuple[Any, ...]) -> tuple[Entry, ...]:
+        """``set_global_attribute(name, value)``: nothing for scratch, for a write of another thread (its store
+        is its own) or for one of Keras' own scopes setting and restoring an attribute around a call
+        (``SafeModeScope`` on every deserialization); the table's entry for an item it knows; else this
+        container. ``clear_session()``: everything (it resets all of them)."""
+        if _thread() != _MAIN:
+            return _NOTHING
+        name = args[0] if args else None
+        if not isinstance(name, str):
+            return self._everything
+        if not keras_setting_call(name) or sys._getframe(2).f_code.co_name in ("__enter__", "__exit__"):
+            return _NOTHING  # (a scope left entered is the table's to see: custom_object_scope is an entry)
+        known = self.known.get(name)
+        return (self.entry,) if known is None else (known,)
 
     def discover(self, module: Any) -> tuple[str, ...]:
         return tuple(
@@ -468,6 +485,7 @@ def _get(ctx: Any, name: str) -> Any:
 
 
 _COLLECTION_METHODS = ("add_to_collection", "add_to_collections", "get_collection_ref", "clear_collection")
+_COLLECTION_CALLS = frozenset((*_COLLECTION_METHODS, "get_collection"))
 # Collections TF fills by itself, as a side effect of creating something (a lookup table's initializer, a
 # saveable object, an asset file, a resource, a control-flow context), eagerly too: what a test asked for is
 # the table or the resource, never the entry; no later TF2 test reads them.
@@ -495,16 +513,28 @@ class GraphCollections(Container):
     testcase_resets = True
 
     def __init__(self) -> None:
-        super().__init__("the global default graph's collection", REGISTRY, _OPS, guard=self._on_global_graph)
+        super().__init__("the global default graph's collection", REGISTRY, _OPS, routed=True)
         self._stack: Any = None
+        self._ops = ""  # tensorflow/python/framework/ops.py, whose module functions wrap the Graph's methods
 
     def discover(self, module: Any) -> tuple[str, ...]:
         self._stack = module._default_graph_stack
+        self._ops = module.__file__
         graph = module.Graph
         return tuple(f"{self.home}:Graph.{name}" for name in _COLLECTION_METHODS if name in vars(graph))
 
-    def _on_global_graph(self, graph: Any) -> bool:
-        return graph is getattr(self._stack, "_global_default_graph", None) and _thread() == _MAIN
+    def route(self, args: tuple[Any, ...]) -> tuple[Entry, ...]:
+        """A call on the global default graph, in the thread that runs the tests, asked for by code outside
+        TF and Keras: ``tf.compat.v1.add_to_collection`` in a test is, ``tf.function`` sharing the variable
+        collections with the graph it traces, a lookup table adding its initializer, is not."""
+        if not args or args[0] is not getattr(self._stack, "_global_default_graph", None) or _thread() != _MAIN:
+            return _NOTHING
+        frame: types.FrameType | None = sys._getframe(2)  # the writer's caller (this, then the wrapper)
+        while frame is not None and frame.f_code.co_name in _COLLECTION_CALLS and frame.f_code.co_filename == self._ops:
+            frame = frame.f_back  # tf.compat.v1's own add_to_collection(s) / get_collection_ref: its caller
+        if frame is None or _from_library(frame.f_code.co_filename):
+            return _NOTHING
+        return (self.entry,)
 
     def _graph(self) -> Any:
         return getattr(self._stack, "_global_default_graph", None)

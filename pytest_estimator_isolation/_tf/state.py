@@ -23,8 +23,9 @@ replaced on their class, which every alias shares.
 
 Containers (:mod:`.containers`). An entry may stand for a whole container: its setters (*writers*) are
 found by ``discover`` once its module has finished importing (a function that stores a module global, a
-property setter, Keras' ``set_global_attribute``), a ``guard`` on the first argument keeps scratch and
-private graphs out, and the table's entries for the items it holds are touched along (``also``).
+property setter, Keras' ``set_global_attribute``); its ``route`` tells from a call's arguments which
+entries that call can change (none for scratch and private graphs; an item the table knows: that entry),
+or the table's entries for the items it holds are touched along (``also``).
 
 Contexts. ``__enter__`` of a scope class is recorded only when its caller is not TF or Keras itself
 (TF enters and exits name scopes around every op): one frame test, then the user's frame as the site.
@@ -69,13 +70,13 @@ class Entry:
     same: Callable[[Any, Any], bool] = equal
     after: Callable[[], None] | None = None  # called after each setter call that returned (a counter)
     # A container (:mod:`.containers`): ``read`` snapshots all of it, and the check asks ``container``
-    # what in it changed. Its setters are found when ``home`` is imported, by ``discover(module)``; a
-    # setter call counts for it only if ``guard(first argument or None)`` (None: every call); ``also``:
-    # the table's entries for items it holds, touched along so that they keep their own message.
+    # what in it changed. Its setters are found when ``home`` is imported, by ``discover(module)``;
+    # ``route(args)``: the entries one call of them can change (None: this entry and ``also``, always);
+    # ``also``: the table's entries for items it holds, touched along so that they keep their own message.
     container: Any = None
     home: str = ""
     discover: Callable[[Any], tuple[str, ...]] | None = None
-    guard: Callable[[Any], bool] | None = None
+    route: Callable[[tuple[Any, ...]], tuple[Entry, ...]] | None = None
     also: tuple[Entry, ...] = ()
 
 
@@ -222,8 +223,8 @@ class _Tracked:
 
 def _setter(original: Any, entries: tuple[Entry, ...]) -> Any:
     counters = [entry.after for entry in entries if entry.after is not None]
-    always = tuple(dict.fromkeys(e for entry in entries if entry.guard is None for e in (entry, *entry.also)))
-    guarded = [(entry.guard, (entry, *entry.also)) for entry in entries if entry.guard is not None]
+    always = tuple(dict.fromkeys(e for entry in entries if entry.route is None for e in (entry, *entry.also)))
+    routes = [entry.route for entry in entries if entry.route is not None]
 
     def setter(*args: Any, **kwargs: Any) -> Any:
         if not _quiet[0] and scopes._active:
@@ -237,24 +238,22 @@ def _setter(original: Any, entries: tuple[Entry, ...]) -> Any:
                 count()
         return result
 
-    def guarded_setter(*args: Any, **kwargs: Any) -> Any:
+    def routed_setter(*args: Any, **kwargs: Any) -> Any:
         # A container's writer: only some calls can change it (Keras' scratch and private graphs cannot),
-        # which its guard tells from the first argument (a name, a graph) before anything else is done.
+        # which its route tells from the arguments before anything else is done.
         if not _quiet[0] and scopes._active:
             try:
-                first = args[0] if args else None
                 found = always
-                for guard, also in guarded:
-                    if guard(first):
-                        found += also
+                for route in routes:
+                    found += route(args)
                 if found:
                     touch(found)
             except Exception as exc:
                 problems.report(f"{entries[0].name} tracking failed: {exc!r}")
         return original(*args, **kwargs)
 
-    if guarded:
-        setter = guarded_setter
+    if routes:
+        setter = routed_setter
     functools.update_wrapper(setter, original)
     setter.__estimator_isolation__ = True  # type: ignore[attr-defined]
     return setter
