@@ -25,13 +25,13 @@ import time
 from pathlib import Path
 
 from probes import PATCH_ROUNDS, ROOT, patch_overhead, plugin_fingerprint, plugin_revision, probe, tf_version
-from runner import FLOORS, NO_PLUGIN, SETTINGS_ONLY, STRICT, Row, environment, run_row
+from runner import CONTAINERS, FLOORS, NO_PLUGIN, SETTINGS_ONLY, STRICT, Row, environment, run_row
 from suites import write_memory_suite, write_no_tf_suite, write_tf_suite
 from table import report
 
 FORK_PYTHON = ROOT / "bench" / ".venv-fork" / "bin" / "python"
 FORK_TOOLS = (("pytest_forked", "forked", "--forked"), ("pytest_isolate", "isolate", "--isolate"))
-SKIPPABLE = ("no-tf", "tf", "fresh", "fork", "memory", "floor")
+SKIPPABLE = ("no-tf", "tf", "fresh", "fork", "memory", "floor", "containers")
 PLAIN_RUNS = 5  # runs of each no-TF row per repeat
 
 
@@ -118,6 +118,7 @@ def main() -> int:
             ),
             *(Row("tf", label, "main", py, STRICT, extra_env={"BENCH_CHECKS": value}) for label, value, _ in FLOORS),
             Row("tf", SETTINGS_ONLY, "main", py, STRICT, extra_env={"BENCH_ENTRIES": "settings"}),
+            *(Row("tf", label, "main", py, STRICT, extra_env=extra) for label, extra in CONTAINERS),
             Row("memory", "off", "main", py, memory=True),
             Row("memory", "strict", "main", py, STRICT, memory=True),
         ]
@@ -133,6 +134,8 @@ def main() -> int:
                     notes.append(f"{label} row skipped: {module} is not installed in {args.fork_python}")
 
     def group(row: Row) -> str:
+        if row.label in dict(CONTAINERS):
+            return "containers"
         if row.extra_env:
             return "floor"
         return "fresh" if row.nodeids else "fork" if row.env == "fork" else row.suite.removesuffix("-x10")

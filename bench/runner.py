@@ -28,6 +28,14 @@ FLOORS = (("strict, no-op checks", "noop", "as many no-op checks"), ("strict, no
 # (the suite's conftest does it, BENCH_ENTRIES): beside the strict row, what watching every entry costs a
 # clean test (it must not grow with the number of entries).
 SETTINGS_ONLY = "strict, only the EI301 settings watched"
+# The containers' rows (issue 29): strict without the containers, and with one more container of 10 or of
+# 1,000 items (BENCH_ENTRIES, BENCH_CONTAINER_ITEMS): what they cost a clean test, and that it does not
+# grow with the number of items.
+CONTAINERS = (
+    ("strict, the containers not watched", {"BENCH_ENTRIES": "no-containers"}),
+    ("strict, + a container of 10 items", {"BENCH_CONTAINER_ITEMS": "10"}),
+    ("strict, + a container of 1000 items", {"BENCH_CONTAINER_ITEMS": "1000"}),
+)
 
 NAN = float("nan")
 METRICS = ("wall", "cpu", "loop")  # wall and CPU seconds of the run; seconds in pytest's test loop

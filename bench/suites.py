@@ -75,7 +75,21 @@ def pytest_configure(config):
     elif os.environ.get("BENCH_ENTRIES") == "settings":
         # The watched-state row: only the EI301 settings watched (before the tests import TF).
         from pytest_estimator_isolation._tf import entries
-        entries.ENTRIES = tuple(entry for entry in entries.ENTRIES if entry.kind == "global-config")
+        entries.ENTRIES = tuple(e for e in entries.ENTRIES if e.kind == "global-config" and e.container is None)
+    elif os.environ.get("BENCH_ENTRIES") == "no-containers":
+        # The containers' rows: the table without its containers (issue 29).
+        from pytest_estimator_isolation._tf import entries
+        entries.ENTRIES = tuple(entry for entry in entries.ENTRIES if entry.container is None)
+    elif os.environ.get("BENCH_CONTAINER_ITEMS"):
+        # ... and with one more container of N items (a module of N globals, each with its setter).
+        import types
+        from pytest_estimator_isolation._tf import containers, entries
+        module = types.ModuleType("bench_settings")
+        n = int(os.environ["BENCH_CONTAINER_ITEMS"])
+        source = "".join(f"_S{i} = {i}\ndef set_s{i}(v):\n    global _S{i}\n    _S{i} = v\n" for i in range(n))
+        exec(source, vars(module))
+        sys.modules[module.__name__] = module
+        entries.ENTRIES += (containers.ModuleGlobals("bench settings", module.__name__).entry,)
 
 
 def rss_mb(field):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable
 
-from runner import FLOORS, HOOKS, METRICS, NAN, SETTINGS_ONLY, Row
+from runner import CONTAINERS, FLOORS, HOOKS, METRICS, NAN, SETTINGS_ONLY, Row
 
 
 def median(values: list[float]) -> float:
@@ -42,9 +42,42 @@ def own_clock(
             cut = median([run.get(HOOKS, NAN) for run in settings.checks])
             name = "TF suite: the hooks with only the EI301 settings watched (own clock; strict row: every entry)"
             lines.append(_budget_row(name, cut / n, n, median(settings.runs["loop"])))
+        lines += _containers(by, n) if suite == "tf" else []
     if lines:
         head = "| target: <= 100 us per test and <= 1 % of the test loop | per test | whole suite | share | met |"
         lines = ["", head, "| --- | --- | --- | --- | --- |", *lines]
+    return lines
+
+
+TF_STATE = "estimator_isolation.tf_state"
+
+
+def _containers(by: dict[tuple[str, str, str], Row], n: int) -> list[str]:
+    """The containers' rows (issue 29): the tf_state check's own clock with the containers, without them,
+    and with one more container of 10 or 1,000 items; a clean test must pay <= 5 us for all containers
+    together, the same whatever the number of items."""
+    spent = {}
+    for label in ("strict", *(label for label, _ in CONTAINERS)):
+        row = by.get(("tf", label, "main"))
+        if row is not None and row.checks and not row.failures:
+            spent[label] = median([run.get(TF_STATE, NAN) for run in row.checks]) / n
+    lines = [
+        f"| tf_state check (own clock), {label} row | {seconds * 1e6:.1f} us per test "
+        f"| {seconds * n * 1000:.1f} ms in all | | |"
+        for label, seconds in spent.items()
+    ]
+    cut, small, large = (spent.get(label) for label, _ in CONTAINERS)
+    if cut is not None and "strict" in spent:
+        cost = spent["strict"] - cut
+        met = "yes" if cost <= 5e-6 else "**no**"
+        lines.append(
+            f"| the containers, a clean test (strict - not watched) | {cost * 1e6:+.1f} us per test | "
+            f"| <= 5 us | {met} |"
+        )
+    if small is not None and large is not None:
+        growth = large - small
+        met = "yes" if growth <= 5e-6 else "**no**"
+        lines.append(f"| 1,000 items instead of 10 in a container | {growth * 1e6:+.1f} us per test | | flat | {met} |")
     return lines
 
 

@@ -76,7 +76,9 @@ def test_one_baseline_gates_every_order_and_schedule(pytester, monkeypatch):
     def run_pytest(*args):
         return pytester.runpytest_subprocess(*common, *args)
 
-    result = run_pytest("-p", "randomly", "--randomly-seed=1", "-p", "no:xdist", "--estimator-isolation-update-baseline")
+    result = run_pytest(
+        "-p", "randomly", "--randomly-seed=1", "-p", "no:xdist", "--estimator-isolation-update-baseline"
+    )
     assert result.ret == 0, result.stdout.str()
     written = baseline.read_bytes()
     assert json.loads(written) == BASELINE
@@ -87,13 +89,17 @@ def test_one_baseline_gates_every_order_and_schedule(pytester, monkeypatch):
         assert result.ret == 0, result.stdout.str()
         result.stdout.fnmatch_lines(["*EI202 stale-checkpoint*already held checkpoint*"])
         result.stdout.no_fnmatch_line("*fixed since the baseline*")
-    result = run_pytest("-p", "no:randomly", "-n", "2", "--dist", "loadfile", "--estimator-isolation-report=report.json")
+    result = run_pytest(
+        "-p", "no:randomly", "-n", "2", "--dist", "loadfile", "--estimator-isolation-report=report.json"
+    )
     assert result.ret == 0, result.stdout.str()
     report = json.loads((pytester.path / "report.json").read_text())
     assert report["run"]["tensorflow"].startswith("2.")  # known in the workers only
     assert {leak["outcome"] for leak in report["leaks"]} == {"baselined"}
     assert report["fixed"] == []
 
-    result = run_pytest("-p", "randomly", "--randomly-seed=3", "-p", "no:xdist", "--estimator-isolation-update-baseline")
+    result = run_pytest(
+        "-p", "randomly", "--randomly-seed=3", "-p", "no:xdist", "--estimator-isolation-update-baseline"
+    )
     result.stdout.fnmatch_lines(["baseline *baseline.json is up to date (3 entries)"])
     assert baseline.read_bytes() == written

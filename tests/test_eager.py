@@ -106,7 +106,9 @@ def test_eager_switch_has_a_place_and_warnings_as_errors_name_it(pytester, run_p
             tf.compat.v1.disable_eager_execution()
         """
     )
-    result = run_pytest("--estimator-isolation=warn", "-W", "error::pytest_estimator_isolation.EstimatorIsolationWarning")
+    result = run_pytest(
+        "--estimator-isolation=warn", "-W", "error::pytest_estimator_isolation.EstimatorIsolationWarning"
+    )
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["test_eager_switch_*.py:4: EI105 eager-mode: execution mode is graph*"])
     result.stdout.no_fnmatch_line("*plugin.py*")

@@ -91,7 +91,9 @@ EXPECTED = {
 )
 def test_findings_come_back_and_leaks_stay_in_the_child(pytester, run_pytest, extra):
     pytester.makepyfile(test_suite=SUITE)
-    result = run_pytest("--estimator-isolation", "--estimator-isolation-report=report.json", "--junitxml=junit.xml", *extra)
+    result = run_pytest(
+        "--estimator-isolation", "--estimator-isolation-report=report.json", "--junitxml=junit.xml", *extra
+    )
     result.assert_outcomes(passed=8, errors=3)  # the four later tests in the parent all pass
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
     result.stdout.fnmatch_lines(

@@ -157,7 +157,9 @@ MESSAGES = {
 ALWAYS = {"floatx", "policy", "run_eagerly"}
 
 
-def run_settings(pytester: pytest.Pytester, run_pytest, mode: str) -> tuple[pytest.RunResult, list[str], dict[str, list]]:
+def run_settings(
+    pytester: pytest.Pytester, run_pytest, mode: str
+) -> tuple[pytest.RunResult, list[str], dict[str, list]]:
     pytester.makepyfile(test_cfg=SETTINGS_MODULE)
     result = run_pytest(f"--estimator-isolation={mode}", "--estimator-isolation-report=report.json")
     available = json.loads((pytester.path / "available.json").read_text())

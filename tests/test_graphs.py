@@ -276,5 +276,9 @@ def test_op_site_reads_every_shape_of_traceback_tf_gives():
     tf_file = os.sep + os.path.join("site-packages", "tensorflow", "python", "ops.py")
     assert op_site(_Op(None)) == ()
     assert op_site(_Op(RuntimeError("gone"))) == ()
-    assert op_site(_Op([_Frame(user, 3, "test_x"), _Frame(tf_file, 9, "constant")])) == (Site("test_x.py", 3, "test_x"),)
-    assert op_site(_Op([(user, 4, "test_y", "line"), (tf_file, 9, "constant", "")])) == (Site("test_x.py", 4, "test_y"),)
+    assert op_site(_Op([_Frame(user, 3, "test_x"), _Frame(tf_file, 9, "constant")])) == (
+        Site("test_x.py", 3, "test_x"),
+    )
+    assert op_site(_Op([(user, 4, "test_y", "line"), (tf_file, 9, "constant", "")])) == (
+        Site("test_x.py", 4, "test_y"),
+    )

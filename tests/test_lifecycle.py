@@ -305,8 +305,12 @@ def test_no_per_test_hooks_until_some_check_exists(pytester, run_pytest):
 def test_hook_seconds_bound_the_checks_own_time(pytester, run_pytest):
     """``hook_seconds`` is the plugin's whole time in its per-test hooks: the checks' own clocks are part
     of it, the judging a scoped fixture's finalizer triggers included."""
-    pytester.makeconftest(STRAY_CHECK.replace("    def pytest_estimator_isolation_find_leaks(self, scope):\n",
-        "    def pytest_estimator_isolation_find_leaks(self, scope):\n        __import__('time').sleep(0.002)\n"))
+    pytester.makeconftest(
+        STRAY_CHECK.replace(
+            "    def pytest_estimator_isolation_find_leaks(self, scope):\n",
+            "    def pytest_estimator_isolation_find_leaks(self, scope):\n        __import__('time').sleep(0.002)\n",
+        )
+    )
     classes = "".join(
         f"""
 class TestAlone{n}:

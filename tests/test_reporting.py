@@ -101,7 +101,9 @@ def test_warn_mode_warns_and_warnings_can_be_turned_into_errors(pytester, run_py
     result.assert_outcomes(passed=1, warnings=1)
     result.stdout.fnmatch_lines(["*EstimatorIsolationWarning: X001 stray-file: stray.txt exists*"])
     (pytester.path / "stray.txt").unlink()
-    result = run_pytest("--estimator-isolation=warn", "-W", "error::pytest_estimator_isolation.EstimatorIsolationWarning")
+    result = run_pytest(
+        "--estimator-isolation=warn", "-W", "error::pytest_estimator_isolation.EstimatorIsolationWarning"
+    )
     result.assert_outcomes(passed=1, errors=1)
 
 

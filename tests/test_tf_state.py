@@ -5,6 +5,7 @@ the plugin, strict, warn, random order and ``-n 2``. No run may end on a signal.
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 
 import pytest
@@ -77,7 +78,10 @@ def test_strict_fails_each_polluter_with_its_kind_and_every_victim_passes(pytest
     result = run_suite(pytester, run_pytest, "-rA", "--estimator-isolation=strict")
     check_strict(pytester, result)
     text = result.stdout.str()
-    assert "EI303 environment: os.environ['TF_CONFIG'] is '{\"cluster\"" in text
+    assert (
+        "EI303 environment: os.environ['TF_CONFIG'] is set (a cluster of 1 worker; this process is worker 0), "
+        "was unset before the test" in text
+    )
     assert "fix: `monkeypatch.setenv('TF_CONFIG', ...)`" in text
     assert "EI305 open-scope: tf.name_scope entered and never exited" in text
     assert "tf.distribute.experimental_set_strategy(...) is set (OneDeviceStrategy), was unset" in text
@@ -123,6 +127,9 @@ def test_warn_names_each_polluter_in_its_victims_failure(pytester, run_pytest):
         section = text.split(f"_ test_victim_{name} _", 1)[1].split("\n_", 1)[0]
         assert f"left by {MODULE}::test_polluter_{name}:" in section, (name, section[-2000:])
     assert "EstimatorIsolationWarning: EI306 behaviour-switch" in text
+    # Warn mode undoes nothing: no text may say the plugin did (issue 30, item 4).
+    assert "EI304 summary-state: the default summary writer" in text
+    assert "the plugin unset" not in text
 
 
 def test_a_setter_called_outside_tests_is_the_baseline(pytester, run_pytest):
@@ -295,3 +302,42 @@ def test_a_scoped_fixtures_teardown_is_its_own(pytester, run_pytest):
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*fixture 'careless' (module scope*leaked TensorFlow state*EI301 global-config*"])
     result.stdout.no_fnmatch_line("*fixture 'careful'*leaked*")
+
+
+def test_tf_config_left_set_says_where_and_what_it_makes_of_the_process_once(pytester, run_pytest):
+    """EI303 names the line that set the variable (a relative path, also as the warning's location), and
+    says what a TF_CONFIG makes of this process instead of printing the whole value (issue 30, item 6)."""
+    pytester.makepyfile(
+        test_env="""
+        import json
+        import os
+
+        import tensorflow as tf
+
+        CONFIG = {"cluster": {"chief": ["localhost:0"], "worker": ["localhost:1", "localhost:2"]},
+                  "task": {"type": "worker", "index": 1}}
+
+        def test_polluter():
+            os.environ["TF_CONFIG"] = json.dumps(CONFIG)
+
+        def test_victim():
+            unset = "TF_CONFIG" not in os.environ
+            assert unset
+        """
+    )
+    result = run_pytest("--estimator-isolation=warn", "-rA")
+    result.assert_outcomes(passed=1, failed=1)
+    text = result.stdout.str()
+    what = (
+        "EI303 environment: os.environ['TF_CONFIG'] is set (a cluster of 1 chief, 2 worker; this process is "
+        "worker 1), was unset before the test"
+    )
+    result.stdout.fnmatch_lines(
+        [f"  test_env.py:10: EstimatorIsolationWarning: {what}", "*created at test_env.py:10 in test_polluter"]
+    )
+    assert "localhost" not in text  # the value itself: in the test, not three times in the report
+    assert f"{pytester.path}{os.sep}test_env.py" not in text
+
+    result = run_pytest("--estimator-isolation", "-rA")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines([what, "  created at test_env.py:10 in test_polluter"])

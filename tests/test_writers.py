@@ -352,7 +352,9 @@ def test_a_writers_thread_is_part_of_its_finding_not_a_second_one(pytester: pyte
     ]
 
 
-def test_an_unstopped_supervisor_is_named_with_its_fix_and_its_threads_sites(pytester: pytest.Pytester, run_pytest) -> None:
+def test_an_unstopped_supervisor_is_named_with_its_fix_and_its_threads_sites(
+    pytester: pytest.Pytester, run_pytest
+) -> None:
     """A Supervisor's writer and service threads: the fix is ``sv.stop()``, the threads have a creation
     site, and the failure says plainly that the threads keep running (the plugin cannot stop them)."""
     pytester.makeconftest("import tensorflow as tf\ntf.compat.v1.disable_eager_execution()\n")

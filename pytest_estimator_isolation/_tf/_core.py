@@ -16,6 +16,8 @@ from .. import _imports, problems
 _OPS = "tensorflow.python.framework.ops"
 _CONTEXT = "tensorflow.python.eager.context"
 _SESSION = "tensorflow.python.client.session"
+_SUMMARY = "tensorflow.python.ops.summary_ops_v2"
+_CONFIG = "tensorflow.python.framework.config"
 
 _listeners: dict[str, Callable[..., None]] = {}
 
@@ -44,8 +46,42 @@ def version() -> str | None:
     return _imports.loaded_version("tensorflow")
 
 
+class Unavailable(LookupError):
+    """The library is not loaded, or this version lacks the state: skip it silently."""
+
+
 def _module(name: str) -> Any:
+    """A loaded module, or None (nothing here ever imports one)."""
     return sys.modules.get(name)
+
+
+def _loaded(name: str) -> Any:
+    """A loaded module, or :class:`Unavailable`."""
+    module = sys.modules.get(name)
+    if module is None:
+        raise Unavailable(name)
+    return module
+
+
+def equal(old: Any, new: Any) -> bool:
+    return bool(old == new)
+
+
+def context_or_none() -> Any:
+    """The eager context, or None while TF has not created it (it is never created here;
+    ``_reset_context()`` replaces it: look it up on every read)."""
+    return _loaded(_CONTEXT).context_safe()
+
+
+def summary_state() -> Any:
+    """``tf.summary``'s per-thread state (its default writer, step and ``record_if``), or None before TF
+    loaded it."""
+    return getattr(_module(_SUMMARY), "_summary_state", None)
+
+
+def context() -> Any:
+    """The eager context, created if need be: for an undo (the context exists by then)."""
+    return _loaded(_CONTEXT).context()
 
 
 def _wrap(cls: Any, name: str, func: Any) -> None:

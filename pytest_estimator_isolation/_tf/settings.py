@@ -10,32 +10,19 @@ from functools import partial
 from typing import Any
 
 from .. import problems
-from ._core import _CONTEXT
+from ._core import _CONFIG, Unavailable, _loaded, context, context_or_none, equal
 from .eager import eager_default
 from .graphs import reset_default_graph
+from .keras_state import keras_settings
+from .state import Entry, quiet
 
 _KERAS = ("keras", "tf_keras")  # Keras 3 (TF >= 2.16) or Keras 2 (tf.keras up to TF 2.15); legacy tf_keras
 _NUMERICS = "tensorflow.python.debug.lib.check_numerics_callback"
 _OP_CALLBACKS = "tensorflow.python.framework.op_callbacks"
-_FRAMEWORK_CONFIG = "tensorflow.python.framework.config"
+GLOBAL_CONFIG = "global-config"  # the name of their kind (declared in checks/tf_state.py)
 
 
 Reader = Callable[[], Any]
-
-
-class Unavailable(LookupError):
-    """The library is not loaded, or this version lacks the setting: skip it silently."""
-
-
-def _loaded(name: str) -> Any:
-    module = sys.modules.get(name)
-    if module is None:
-        raise Unavailable(name)
-    return module
-
-
-def _equal(old: Any, new: Any) -> bool:
-    return bool(old == new)
 
 
 def _bool(read: Reader) -> Reader:
@@ -51,16 +38,27 @@ class Setting:
     returned. ``undo`` tells the user how to set it back (``{old}``: the old value as ``show`` writes it)."""
 
     name: str
-    needs: str  # the module that must be loaded for the setting to exist
     bind: Callable[[], Reader]
     put: Callable[[Any], None]
     undo: str
     show: Callable[[Any], str] = repr
-    same: Callable[[Any, Any], bool] = _equal
+    same: Callable[[Any, Any], bool] = equal
     setters: tuple[str, ...] = ()  # "module:function" calls that change it (see .state)
 
     def get(self) -> Any:
         return self.bind()()
+
+    def entry(self) -> Entry:
+        return Entry(
+            self.name,
+            GLOBAL_CONFIG,
+            self.get,
+            self.put,
+            f"set it back with {self.undo}",
+            setters=self.setters,
+            show=self.show,
+            same=self.same,
+        )
 
 
 # Where Keras keeps floatx/epsilon/image_data_format, as module globals: Keras 2.13+ and tf_keras,
@@ -94,7 +92,6 @@ def _keras_option(pkg: str, option: str, api: str = "backend") -> Setting:
     a Keras 3 ``keras.config`` setting."""
     return Setting(
         f"{pkg}.{api}.{option}()",
-        pkg,
         lambda: _bind_keras_option(pkg, option, api),
         lambda value: getattr(getattr(_loaded(pkg), api), f"set_{option}")(value),
         f"{pkg}.{api}.set_{option}({{old}})",
@@ -103,15 +100,15 @@ def _keras_option(pkg: str, option: str, api: str = "backend") -> Setting:
 
 
 @dataclass(frozen=True)
-class Policy:
-    """The global dtype policy: the one set explicitly and its name (None and "": unset, layers get
+class DtypePolicy:
+    """Keras' global dtype policy: the one set explicitly and its name (None and "": unset, layers get
     ``floatx()``, looked up only when a change is reported)."""
 
     explicit: Any
     name: str
 
 
-_UNSET_POLICY = Policy(None, "")
+_UNSET_POLICY = DtypePolicy(None, "")
 
 
 def _policy_home(pkg: str) -> tuple[Any, bool]:
@@ -136,24 +133,24 @@ def _bind_policy(pkg: str) -> Reader:
         explicit = partial(getattr, home, "_global_policy")
     last = _UNSET_POLICY
 
-    def read() -> Policy:
+    def read() -> DtypePolicy:
         nonlocal last
         policy = explicit()
         if policy is None:
             return _UNSET_POLICY
         if policy is not last.explicit:  # else the same (frozen) value again: cheaper to compare
-            last = Policy(policy, str(policy.name))
+            last = DtypePolicy(policy, str(policy.name))
         return last
 
     return read
 
 
-def _policy_name(pkg: str, value: Policy) -> str:
+def _policy_name(pkg: str, value: DtypePolicy) -> str:
     """The name layers get: an unset policy's is ``floatx()``, looked up when a change is compared or shown."""
     return value.name if value.explicit is not None else str(_bind_keras_option(pkg, "floatx")())
 
 
-def _put_policy(pkg: str, value: Policy) -> None:
+def _put_policy(pkg: str, value: DtypePolicy) -> None:
     home, keras3 = _policy_home(pkg)
     if keras3:
         home.set_global_attribute("dtype_policy", value.explicit)
@@ -161,7 +158,7 @@ def _put_policy(pkg: str, value: Policy) -> None:
         home.set_global_policy(value.explicit)
 
 
-def _same_policy(pkg: str, old: Policy, new: Policy) -> bool:
+def _same_policy(pkg: str, old: DtypePolicy, new: DtypePolicy) -> bool:
     # Keras fixes an unset policy from floatx() the first time a layer asks, so compare the names layers
     # get. Both unset and floatx() changed: that is the floatx leak, reported once, under floatx.
     if old.explicit is None and new.explicit is None:
@@ -172,7 +169,6 @@ def _same_policy(pkg: str, old: Policy, new: Policy) -> bool:
 def _keras_policy(pkg: str) -> Setting:
     return Setting(
         f"{pkg}.mixed_precision.global_policy()",
-        pkg,
         lambda: _bind_policy(pkg),
         lambda value: _put_policy(pkg, value),
         f"{pkg}.mixed_precision.set_global_policy({{old}})",
@@ -224,7 +220,6 @@ def _put_learning_phase(pkg: str, value: tuple[bool, Any]) -> None:
 def _keras_learning_phase(pkg: str) -> Setting:
     return Setting(
         f"{pkg}.backend.learning_phase()",
-        pkg,
         lambda: partial(_read_learning_phase, _keras2_backend(pkg)),
         lambda value: _put_learning_phase(pkg, value),
         "pass training= to the layers instead of set_learning_phase (deprecated); "
@@ -242,31 +237,21 @@ def _tf_config() -> Any:
     return _loaded("tensorflow").config
 
 
-def _bind_context(read: Callable[[Any], Any]) -> Reader:
-    """``read(context_safe)``: ``context_safe()`` returns the eager context, or None while TF has not
-    created it (it is never created here; ``_reset_context()`` replaces it: call it on every read)."""
-    return partial(read, _loaded(_CONTEXT).context_safe)
-
-
-def _context() -> Any:
-    return _loaded(_CONTEXT).context()
-
-
 # The context's private fields hold what was set explicitly (None: TF's default); its public getters
 # build a whole ConfigProto (~12 us each), too slow to call around every test.
 
 
-def _read_jit(context_safe: Reader) -> bool:
-    ctx = context_safe()
+def _read_jit() -> bool:
+    ctx = context_or_none()
     return False if ctx is None else bool(ctx._optimizer_jit)
 
 
 def _put_jit(value: bool) -> None:
-    _context().optimizer_jit = value
+    context().optimizer_jit = value
 
 
-def _read_soft_placement(context_safe: Reader) -> bool | None:
-    ctx = context_safe()
+def _read_soft_placement() -> bool | None:
+    ctx = context_or_none()
     if ctx is None:
         return None
     value: bool | None = ctx._soft_device_placement
@@ -279,17 +264,17 @@ def _soft_placement(value: bool | None) -> bool:
 
 
 def _put_soft_placement(value: bool | None) -> None:
-    _context().soft_device_placement = _soft_placement(value)
+    context().soft_device_placement = _soft_placement(value)
 
 
 _PLAIN_OPTIONS = {"disable_model_pruning": False, "disable_meta_optimizer": False, "min_graph_nodes": 0}
 _NO_OPTIONS: dict[str, Any] = {}  # never changed: what every read without options returns
 
 
-def _read_options(context_safe: Reader) -> dict[str, Any]:
+def _read_options() -> dict[str, Any]:
     """Options set explicitly; a plain bool/int option set to its default is the same as unset (the
     on/off "toggles" are not: unset means the optimizer's own default)."""
-    ctx = context_safe()
+    ctx = context_or_none()
     raw: dict[str, Any] = {} if ctx is None else ctx._optimizer_experimental_options
     if not raw:
         return _NO_OPTIONS
@@ -297,7 +282,7 @@ def _read_options(context_safe: Reader) -> dict[str, Any]:
 
 
 def _put_options(value: dict[str, Any]) -> None:
-    ctx = _context()
+    ctx = context()
     ctx._optimizer_experimental_options.clear()
     ctx.set_optimizer_experimental_options(dict(value))
 
@@ -326,27 +311,28 @@ def _bind_flag(name: str) -> Reader:
 
 
 def _put_determinism(value: bool) -> None:
-    config = _loaded(_FRAMEWORK_CONFIG)
+    config = _loaded(_CONFIG)
     (config.enable_op_determinism if value else config.disable_op_determinism)()
 
 
-SETTINGS: tuple[Setting, ...] = (
-    *(
-        setting
+_KERAS_OPTIONS: dict[tuple[str, str], Setting] = {
+    **{
+        (pkg, name): setting
         for pkg in _KERAS
-        for setting in (
-            _keras_option(pkg, "floatx"),
-            _keras_option(pkg, "epsilon"),
-            _keras_option(pkg, "image_data_format"),
-            _keras_policy(pkg),
-            _keras_learning_phase(pkg),
+        for name, setting in (
+            ("floatx", _keras_option(pkg, "floatx")),
+            ("epsilon", _keras_option(pkg, "epsilon")),
+            ("image_data_format", _keras_option(pkg, "image_data_format")),
+            ("policy", _keras_policy(pkg)),
+            ("learning_phase", _keras_learning_phase(pkg)),
         )
-    ),
-    _keras_option("keras", "max_epochs", api="config"),
-    _keras_option("keras", "max_steps_per_epoch", api="config"),
-    Setting(
+    },
+    ("keras", "max_epochs"): _keras_option("keras", "max_epochs", api="config"),
+    ("keras", "max_steps_per_epoch"): _keras_option("keras", "max_steps_per_epoch", api="config"),
+}
+_TF_SETTINGS: dict[str, Setting] = {
+    "run_eagerly": Setting(
         "tf.config.functions_run_eagerly()",
-        "tensorflow",
         lambda: _bool(_tf_config().functions_run_eagerly),
         lambda value: _tf_config().run_functions_eagerly(value),
         "tf.config.run_functions_eagerly({old})",
@@ -355,54 +341,48 @@ SETTINGS: tuple[Setting, ...] = (
             "tensorflow.python.eager.def_function:run_functions_eagerly",
         ),
     ),
-    Setting(
+    "jit": Setting(
         "tf.config.optimizer.get_jit()",
-        _CONTEXT,
-        lambda: _bind_context(_read_jit),
+        lambda: _read_jit,
         _put_jit,
         "tf.config.optimizer.set_jit({old})",
         show=lambda value: repr("autoclustering" if value else ""),
-        setters=(f"{_FRAMEWORK_CONFIG}:set_optimizer_jit",),
+        setters=(f"{_CONFIG}:set_optimizer_jit",),
     ),
-    Setting(
+    "options": Setting(
         "tf.config.optimizer.get_experimental_options()",
-        _CONTEXT,
-        lambda: _bind_context(_read_options),
+        lambda: _read_options,
         _put_options,
         "tf.config.optimizer.set_experimental_options() (an option that was unset cannot be unset again: "
         "set it once for the whole suite, in conftest.py)",
-        setters=(f"{_FRAMEWORK_CONFIG}:set_optimizer_experimental_options",),
+        setters=(f"{_CONFIG}:set_optimizer_experimental_options",),
     ),
-    Setting(
+    "soft_placement": Setting(
         "tf.config.get_soft_device_placement()",
-        _CONTEXT,
-        lambda: _bind_context(_read_soft_placement),
+        lambda: _read_soft_placement,
         _put_soft_placement,
         "tf.config.set_soft_device_placement({old})",
         show=lambda value: repr(_soft_placement(value)),
         same=lambda old, new: _soft_placement(old) == _soft_placement(new),
-        setters=(f"{_FRAMEWORK_CONFIG}:set_soft_device_placement",),
+        setters=(f"{_CONFIG}:set_soft_device_placement",),
     ),
-    Setting(
+    "tf32": Setting(
         "tf.config.experimental.tensor_float_32_execution_enabled()",
-        "tensorflow",
         lambda: _bind_flag(_TF32),
         lambda value: _tf_config().experimental.enable_tensor_float_32_execution(value),
         "tf.config.experimental.enable_tensor_float_32_execution({old})",
-        setters=(f"{_FRAMEWORK_CONFIG}:enable_tensor_float_32_execution",),
+        setters=(f"{_CONFIG}:enable_tensor_float_32_execution",),
     ),
-    Setting(
+    "determinism": Setting(
         "op determinism (tf.config.experimental.enable_op_determinism())",
-        _FRAMEWORK_CONFIG,
         lambda: _bind_flag(_DETERMINISM),
         _put_determinism,
         "tensorflow.python.framework.config.disable_op_determinism() (there is no public undo: enable "
         "determinism once for the whole suite, in conftest.py)",
-        setters=(f"{_FRAMEWORK_CONFIG}:enable_op_determinism", f"{_FRAMEWORK_CONFIG}:disable_op_determinism"),
+        setters=(f"{_CONFIG}:enable_op_determinism", f"{_CONFIG}:disable_op_determinism"),
     ),
-    Setting(
+    "check_numerics": Setting(
         "check numerics (tf.debugging.enable_check_numerics())",
-        _NUMERICS,
         lambda: partial(_read_numerics, _loaded(_NUMERICS)),
         _put_numerics,
         "tf.debugging.disable_check_numerics() (or enable_check_numerics())",
@@ -410,36 +390,49 @@ SETTINGS: tuple[Setting, ...] = (
         same=lambda old, new: (old is None) == (new is None),
         setters=(f"{_NUMERICS}:enable_check_numerics", f"{_NUMERICS}:disable_check_numerics"),
     ),
-)
+}
+
+SETTINGS: tuple[Setting, ...] = (*_KERAS_OPTIONS.values(), *_TF_SETTINGS.values())
+SETTING_ENTRIES: tuple[Entry, ...] = tuple(setting.entry() for setting in SETTINGS)
+# The same entries by what they are, for the containers that hold them (.containers).
+KERAS_SETTINGS: dict[tuple[str, str], Entry] = dict(zip(_KERAS_OPTIONS, SETTING_ENTRIES))
+TF_SETTINGS: dict[str, Entry] = dict(zip(_TF_SETTINGS, SETTING_ENTRIES[len(_KERAS_OPTIONS) :]))
 
 
 def keras_clear_session() -> None:
     """``clear_session()`` on every Keras already imported (never imports one): fresh layer-name counters
-    and Keras graph state. The global dtype policy is a setting, not state, so it is kept (Keras 3 would
-    reset it), and memory is not garbage collected (that alone costs ~0.2 s with TF loaded)."""
-    for pkg in _KERAS:
-        backend = getattr(sys.modules.get(pkg), "backend", None)
-        clear = getattr(backend, "clear_session", None)
-        if clear is None:
-            continue
-        state = sys.modules.get(f"{pkg}.src.backend.common.global_state")
-        try:
-            if state is None:  # Keras 2
-                clear()
-                if eager_default() is False:  # it built a learning-phase placeholder in the global graph
-                    reset_default_graph()  # Keras makes another when it needs one
-            else:
-                policy = state.get_global_attribute("dtype_policy")
-                try:
-                    clear(free_memory=False)
-                finally:
-                    state.set_global_attribute("dtype_policy", policy)
-        except AssertionError:  # reset_default_graph() inside a graph context: the names are what matter
-            reset_uids = getattr(backend, "reset_uids", None)  # Keras 2 stopped before resetting them
-            if reset_uids is not None:
-                reset_uids()
-        except Exception as exc:
-            problems.report(f"{pkg}.backend.clear_session() failed: {exc!r}")
+    and Keras graph state. The global dtype policy and Keras 3's other global settings are settings, not
+    state, so they are kept (Keras 3 would reset them), and memory is not garbage collected (that alone
+    costs ~0.2 s with TF loaded). The plugin's own setter calls: not a test's change (quiet)."""
+    with quiet():
+        for pkg in _KERAS:
+            _clear_session(pkg)
+
+
+def _clear_session(pkg: str) -> None:
+    backend = getattr(sys.modules.get(pkg), "backend", None)
+    clear = getattr(backend, "clear_session", None)
+    if clear is None:
+        return
+    state = sys.modules.get(f"{pkg}.src.backend.common.global_state")
+    try:
+        if state is None:  # Keras 2
+            clear()
+            if eager_default() is False:  # it built a learning-phase placeholder in the global graph
+                reset_default_graph()  # Keras makes another when it needs one
+        else:
+            kept = keras_settings()  # the dtype policy and every other setting, not the scratch
+            try:
+                clear(free_memory=False)
+            finally:
+                for name, value in kept.items():
+                    setattr(state.GLOBAL_STATE_TRACKER, name, value)
+    except AssertionError:  # reset_default_graph() inside a graph context: the names are what matter
+        reset_uids = getattr(backend, "reset_uids", None)  # Keras 2 stopped before resetting them
+        if reset_uids is not None:
+            reset_uids()
+    except Exception as exc:
+        problems.report(f"{pkg}.backend.clear_session() failed: {exc!r}")
 
 
 def keras_loaded() -> bool:

@@ -21,6 +21,12 @@ with the same free variables as each setter (``record_if`` has one) and names in
 globals: more fragile for no case seen. Methods (``set_as_default``, ``__enter__``/``__exit__``) are
 replaced on their class, which every alias shares.
 
+Containers (:mod:`.containers`). An entry may stand for a whole container: its setters (*writers*) are
+found by ``discover`` once its module has finished importing (a function that stores a module global, a
+property setter, Keras' ``set_global_attribute``); its ``route`` tells from a call's arguments which
+entries that call can change (none for scratch and private graphs; an item the table knows: that entry),
+or the table's entries for the items it holds are touched along (``also``).
+
 Contexts. ``__enter__`` of a scope class is recorded only when its caller is not TF or Keras itself
 (TF enters and exits name scopes around every op): one frame test, then the user's frame as the site.
 An open context is exited, newest first, by the check's undo.
@@ -39,13 +45,9 @@ import pytest
 
 from .. import _imports, _sites, problems, scopes
 from ..leaks import Site
-from ._core import _wrap, patched
+from ._core import _wrap, equal, patched
 
 Reader = Callable[[], Any]
-
-
-def _equal(old: Any, new: Any) -> bool:
-    return bool(old == new)
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,8 +67,17 @@ class Entry:
     setters: tuple[str, ...] = ()
     contexts: tuple[str, ...] = ()
     show: Callable[[Any], str] = repr
-    same: Callable[[Any, Any], bool] = _equal
+    same: Callable[[Any, Any], bool] = equal
     after: Callable[[], None] | None = None  # called after each setter call that returned (a counter)
+    # A container (:mod:`.containers`): ``read`` snapshots all of it, and the check asks ``container``
+    # what in it changed. Its setters are found when ``home`` is imported, by ``discover(module)``;
+    # ``route(args)``: the entries one call of them can change (None: this entry and ``also``, always);
+    # ``also``: the table's entries for items it holds, touched along so that they keep their own message.
+    container: Any = None
+    home: str = ""
+    discover: Callable[[Any], tuple[str, ...]] | None = None
+    route: Callable[[tuple[Any, ...]], tuple[Entry, ...]] | None = None
+    also: tuple[Entry, ...] = ()
 
 
 class Change(NamedTuple):
@@ -212,11 +223,13 @@ class _Tracked:
 
 def _setter(original: Any, entries: tuple[Entry, ...]) -> Any:
     counters = [entry.after for entry in entries if entry.after is not None]
+    always = tuple(dict.fromkeys(e for entry in entries if entry.route is None for e in (entry, *entry.also)))
+    routes = [entry.route for entry in entries if entry.route is not None]
 
     def setter(*args: Any, **kwargs: Any) -> Any:
         if not _quiet[0] and scopes._active:
             try:
-                touch(entries)
+                touch(always)
             except Exception as exc:
                 problems.report(f"{entries[0].name} tracking failed: {exc!r}")
         result = original(*args, **kwargs)
@@ -225,6 +238,22 @@ def _setter(original: Any, entries: tuple[Entry, ...]) -> Any:
                 count()
         return result
 
+    def routed_setter(*args: Any, **kwargs: Any) -> Any:
+        # A container's writer: only some calls can change it (Keras' scratch and private graphs cannot),
+        # which its route tells from the arguments before anything else is done.
+        if not _quiet[0] and scopes._active:
+            try:
+                found = always
+                for route in routes:
+                    found += route(args)
+                if found:
+                    touch(found)
+            except Exception as exc:
+                problems.report(f"{entries[0].name} tracking failed: {exc!r}")
+        return original(*args, **kwargs)
+
+    if routes:
+        setter = routed_setter
     functools.update_wrapper(setter, original)
     setter.__estimator_isolation__ = True  # type: ignore[attr-defined]
     return setter
@@ -280,11 +309,33 @@ _done: set[str] = set()
 _waiting: set[str] = set()
 
 
+_discovered: dict[int, tuple[str, ...]] = {}  # by id of a container's entry: the setters it found
+
+
+def _setters_of(entry: Entry) -> tuple[str, ...]:
+    """The entry's setters; a container's are found once its home module is loaded."""
+    if entry.discover is None:
+        return entry.setters
+    found = _discovered.get(id(entry))
+    if found is None:
+        home = sys.modules.get(entry.home)
+        if home is None or getattr(getattr(home, "__spec__", None), "_initializing", False):
+            _wait(f"{entry.home}:")  # still being imported: the patch that ends TF's or Keras' import looks again
+            return entry.setters
+        try:
+            found = entry.discover(home)
+        except Exception as exc:  # a TF/Keras internal it inspects changed: say so once, watch the rest
+            problems.report(f"{entry.name} is not watched on this TF/Keras: {exc!r}")
+            found = ()
+        _discovered[id(entry)] = found
+    return entry.setters + found
+
+
 def _patch(entries: Iterable[Entry]) -> None:
     """Wrap every setter and context of ``entries`` whose module is loaded; wait for the others' import."""
     setters: dict[str, list[Entry]] = {}
     for entry in entries:
-        for spec in entry.setters:
+        for spec in _setters_of(entry):
             setters.setdefault(spec, []).append(entry)
     replaced: dict[int, tuple[Any, Any]] = {}
     for spec, owners in setters.items():
@@ -296,9 +347,14 @@ def _patch(entries: Iterable[Entry]) -> None:
             continue
         _done.add(spec)
         owner, attr = found
+        original = owner.__dict__[attr]
+        if isinstance(original, property):  # a property's setter (the eager context's settings)
+            if original.fset is not None and not getattr(original.fset, "__estimator_isolation__", False):
+                fset = _setter(original.fset, tuple(owners))
+                setattr(owner, attr, property(original.fget, fset, original.fdel, original.__doc__))
+            continue
         if patched(owner, attr):
             continue
-        original = owner.__dict__[attr]
         wrapper = _setter(original, tuple(owners))
         setattr(owner, attr, wrapper)
         if isinstance(owner, type):
@@ -361,13 +417,16 @@ def _replace_aliases(replaced: dict[int, tuple[Any, Any]]) -> None:
                 names[key] = pair[1]
 
 
-def install() -> None:
-    """Wrap the setters as TF, Keras and absl are imported (idempotent; imports nothing)."""
+_table: tuple[Entry, ...] = ()  # what install() was given: the entries whose setters are wrapped
+
+
+def install(table: tuple[Entry, ...]) -> None:
+    """Wrap the setters of ``table`` as TF, Keras and absl are imported (idempotent; imports nothing)."""
+    global _table
+    _table = table
     for name in ("tensorflow", "keras", "tf_keras", "absl.flags"):
         _imports.when_imported(name, _patch_all)
 
 
 def _patch_all(_module: Any = None) -> None:
-    from .entries import ENTRIES  # the table is built on this module's records
-
-    _patch(ENTRIES)
+    _patch(_table)

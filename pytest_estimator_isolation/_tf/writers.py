@@ -5,9 +5,11 @@ their creation; ``QueueRunner.create_threads`` to tell where its threads were st
 A v1 writer holds an event file and a running ``EventLoggerThread`` until it is closed; ``FileWriterCache``
 (which every ``Estimator.train``/``evaluate`` uses) keeps one per directory for the life of the process.
 An eager v2 writer holds its event file until it is closed or garbage collected (no Python thread). One
-set as TF's default writer (``summary_ops_v2._summary_state.writer``, per thread, the same on TF 2.12-2.21)
+still TF's default writer (``summary_ops_v2._summary_state.writer``, per thread, the same on TF 2.12-2.21)
 is unset before it is closed: every later ``tf.summary`` call would write to the closed resource and fail
-with ``NotFoundError: Resource .../SummaryWriterInterface does not exist``.
+with ``NotFoundError: Resource .../SummaryWriterInterface does not exist``. The default writer it replaced
+is remembered in one place, the EI304 entry (:mod:`.summary`), whose undo runs first and puts it back;
+a writer still the default when it is closed here (its EI304 allowed) is unset to no default writer.
 """
 
 from __future__ import annotations
@@ -22,11 +24,10 @@ from typing import Any
 
 from .. import _imports, _sites, problems
 from ..leaks import Site
-from ._core import _CONTEXT, _module, _wrap, emit, listen, patched
+from ._core import _CONTEXT, _SUMMARY, _module, _wrap, emit, listen, patched, summary_state
 
 _EVENT_FILE_WRITER = "tensorflow.python.summary.writer.event_file_writer"
 _WRITER_CACHE = "tensorflow.python.summary.writer.writer_cache"
-_SUMMARY_V2 = "tensorflow.python.ops.summary_ops_v2"
 _QUEUE_RUNNER = "tensorflow.python.training.queue_runner_impl"
 _COORDINATOR = "tensorflow.python.training.coordinator"
 _SUPERVISOR_FILE = os.path.join("training", "supervisor.py")
@@ -51,7 +52,7 @@ def instrument_writers(on_create: WriterHook) -> None:
     in its session). Never changes what the writers do."""
     listen("writer_created", on_create)
     _imports.when_imported(_EVENT_FILE_WRITER, _patch_v1)
-    _imports.when_imported(_SUMMARY_V2, _patch_v2)
+    _imports.when_imported(_SUMMARY, _patch_v2)
     _imports.when_imported(_QUEUE_RUNNER, _patch_queue_runner)
     _imports.when_imported(_COORDINATOR, _patch_looper_thread)
 
@@ -70,7 +71,6 @@ def _patch_v1(module: ModuleType) -> None:
 
 
 def _patch_v2(module: ModuleType) -> None:
-    _patch_as_default(module)
     cls: Any = module._ResourceSummaryWriter
     if patched(cls, "__init__"):
         return
@@ -89,31 +89,6 @@ def _patch_v2(module: ModuleType) -> None:
             emit("writer_created", self, V2)
 
     _wrap(cls, "__init__", __init__)
-
-
-# writer -> the default writer its as_default()/set_as_default() replaced (weakly), to put back when the
-# plugin unsets it
-_replaced: weakref.WeakKeyDictionary[Any, weakref.ReferenceType[Any] | None] = weakref.WeakKeyDictionary()
-
-
-def _patch_as_default(module: ModuleType) -> None:
-    cls: Any = getattr(module, "_SummaryContextManager", None)
-    if cls is None or patched(cls, "__enter__"):
-        return
-    enter = cls.__enter__
-
-    def __enter__(self: Any) -> Any:
-        state = module._summary_state
-        old = state.writer
-        writer = enter(self)
-        try:
-            if state.writer is not old:
-                _replaced[state.writer] = None if old is None else weakref.ref(old)
-        except TypeError:
-            pass
-        return writer
-
-    _wrap(cls, "__enter__", __enter__)
 
 
 def _patch_queue_runner(module: ModuleType) -> None:
@@ -184,26 +159,13 @@ def writer_closed(writer: Any) -> bool:
     return bool(getattr(writer, "_closed", True))
 
 
-def _summary_state() -> Any:
-    return getattr(_module(_SUMMARY_V2), "_summary_state", None)
-
-
 def unset_default_writers(writers: Iterable[Any]) -> None:
-    """If the default ``tf.summary`` writer is one of ``writers``, put back the one it replaced (or None
-    when that one is gone, closed, or also among ``writers``)."""
-    state = _summary_state()
+    """If the default ``tf.summary`` writer is one of ``writers``, unset it (the writer it replaced is
+    the EI304 entry's to put back, see the module docstring)."""
+    state = summary_state()
     ids = {id(writer) for writer in writers}
-    if state is None or id(getattr(state, "writer", None)) not in ids:
-        return
-    for _ in range(len(ids)):  # one writer set over another, each left as default: walk back
-        ref = _replaced.get(state.writer)
-        previous = ref() if ref is not None else None
-        if previous is not None and writer_closed(previous):
-            previous = None
-        state.writer = previous
-        if id(previous) not in ids:
-            return
-    state.writer = None
+    if state is not None and id(getattr(state, "writer", None)) in ids:
+        state.writer = None
 
 
 def writer_thread(writer: Any, api: str) -> threading.Thread | None:

@@ -78,7 +78,6 @@ TEMP_MODEL_DIR = LeakKind(
 KINDS = (SHARED_MODEL_DIR, STALE_CHECKPOINT, PERSISTENT_MODEL_DIR, TEMP_MODEL_DIR)
 
 
-
 @dataclass(frozen=True)
 class _Claim:
     """One scope's first training of a dir, as the run-wide registry lists it."""

@@ -4,10 +4,14 @@ Every watched state is one entry of :data:`pytest_estimator_isolation._tf.entrie
 ``tf.config`` settings (EI301: ``keras.mixed_precision.set_global_policy("mixed_float16")`` makes every
 later Dense layer compute in float16), ``tf.summary``'s default writer, step and ``record_if`` (EI304),
 scopes entered and never exited (EI305), the TF1/TF2 behaviour switches (EI306), Keras' custom objects
-and absl flag values (EI307), and what TF cannot undo in-process (EI308). Nothing is read around a clean
-test: the entries' setters record, as they run inside a test, the value before the change (see
-:mod:`pytest_estimator_isolation._tf.state`); this check re-reads those entries only. ``TF_CONFIG`` (EI303)
-is compared directly, one ``os.environ`` lookup.
+and absl flag values (EI307), and what TF cannot undo in-process (EI308); and the containers where TF and
+Keras keep their settings (:mod:`pytest_estimator_isolation._tf.containers`), so that one nobody listed is
+still seen: each of its items that changed is a finding of its own (EI301, EI307 for the default graph's
+collections, EI308 for what cannot be written back). Nothing is read around a clean test: the entries'
+setters (a container's writers, found in its module) record, as they run inside a test, the value before
+the change (see :mod:`pytest_estimator_isolation._tf.state`); this check re-reads those entries only. The
+environment variables TF and Keras read at call time (EI303, ``TF_CONFIG``, ...) are compared directly,
+one read of ``os.environ``'s own mapping, in one function (:meth:`TFStateCheck._environment`).
 
 A setter called outside any test (at import, in conftest.py, in a session fixture) sets the suite's
 baseline. When TF/Keras is first imported inside a test, the value before the first change is the value
@@ -18,14 +22,17 @@ back to what the leak replaced (Keras' own ``TestCase.setUp()`` resets the dtype
 the default ``image_data_format`` they need). A wider-scoped fixture is judged on what its own setup and
 teardown changed, not on what the tests inside it did.
 
-Undo never makes things worse: open scopes are exited newest first, then values are put back in the
-table's order (a default summary writer is unset, never closed: the writers check closes what it owns,
-after this check, so never a default writer); asynchronous execution waits for pending ops before it is
-switched back. An undo that fails is reported on the test (a problem), and the next test is still judged.
+Undo never makes things worse: open scopes are exited newest first, then values (and container items)
+are put back in the table's order (a default summary writer is unset, never closed: the writers check
+closes what it owns, after this check, so never a default writer); asynchronous execution waits for
+pending ops before it is switched back. An undo that fails is reported on the test (a problem), and the
+next test is still judged.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -33,9 +40,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .. import _tf, problems, scopes
+from .. import _sites, _tf, problems, scopes
 from ..dispatch import check_hook
-from ..leaks import Leak, LeakKind
+from ..leaks import Leak, LeakKind, Site
 from ..scopes import Scope
 from . import RunInfo
 
@@ -54,8 +61,9 @@ GLOBAL_CONFIG = LeakKind(
 ENVIRONMENT = LeakKind(
     code="EI303",
     name="environment",
-    meaning="an environment variable TensorFlow reads at call time (TF_CONFIG) was set or changed and not "
-    "restored: every later RunConfig() / cluster resolver reads it (an Estimator becomes a worker in a cluster)",
+    meaning="an environment variable TensorFlow or Keras reads at call time (TF_CONFIG, TF_USE_LEGACY_KERAS, "
+    "KERAS_BACKEND, AUTOGRAPH_STRICT_CONVERSION, AUTOGRAPH_VERBOSITY) was set or changed and not restored: every "
+    "later call reads it (with TF_CONFIG, every later RunConfig() makes its Estimator a worker in a cluster)",
     fix="`monkeypatch.setenv('TF_CONFIG', ...)` (or `monkeypatch.delenv`), which puts it back after the test",
     symptoms=("TF_CONFIG", "cluster", "task_type", "worker"),
     compared=True,
@@ -92,9 +100,11 @@ REGISTRY = LeakKind(
     code="EI307",
     name="registry",
     meaning="a process-wide registry was changed and not restored: Keras custom objects (get_custom_objects(), "
-    "a custom_object_scope left entered) or absl / tf.compat.v1.flags flag values",
+    "a custom_object_scope left entered), absl / tf.compat.v1.flags flag values, or the global default graph's "
+    "collections (tf.compat.v1.add_to_collection, get_collection_ref(...).append)",
     fix="`with keras.utils.custom_object_scope(...):`; for flags, absl.testing.flagsaver "
-    "(`@flagsaver.flagsaver` or `with flagsaver.flagsaver(name=value):`) or monkeypatch.setattr(FLAGS, ...)",
+    "(`@flagsaver.flagsaver` or `with flagsaver.flagsaver(name=value):`) or monkeypatch.setattr(FLAGS, ...); "
+    "for collections, a private graph (`tf_graph` fixture or `with tf.Graph().as_default():`)",
     symptoms=("Unknown layer", "Unknown object", "custom_objects", "flag"),
     compared=True,
 )
@@ -113,8 +123,19 @@ IRREVERSIBLE = LeakKind(
 KINDS = (GLOBAL_CONFIG, ENVIRONMENT, SUMMARY_STATE, OPEN_SCOPE, BEHAVIOUR_SWITCH, REGISTRY, IRREVERSIBLE)
 _BY_NAME = {kind.name: kind for kind in KINDS}
 
-_ENV = ("TF_CONFIG",)  # read by TF at call time (RunConfig(), cluster resolvers); see _tf.entries
+# Environment variables TF or Keras read anew at every call, so that one a test leaves set reaches every later
+# test (and every process a later test starts). Those read once per process, or only by code that is not
+# run in a test process, are left out (docs/watched-state.md says each one and why).
+_ENV = (
+    "TF_CONFIG",  # RunConfig(), the cluster resolvers and multi-worker strategies: a member of a cluster
+    "TF_USE_LEGACY_KERAS",  # which Keras tf.keras is, decided at its first use (and in every subprocess)
+    "KERAS_BACKEND",  # Keras 3's backend: keras.config.set_backend() writes it, re-imports and subprocesses read it
+    "AUTOGRAPH_STRICT_CONVERSION",  # autograph raises instead of running a function unconverted
+    "AUTOGRAPH_VERBOSITY",  # autograph's log level, read at every log call (unless set_verbosity was called)
+)
+_WATCHED = frozenset(_ENV)
 _SEEN = pytest.StashKey[tuple[Any, ...]]()
+_SITES = pytest.StashKey[dict[str, tuple[Site, ...]]]()  # where the scope last set or removed a watched variable
 
 # os.environ.get() of a missing variable costs ~1.5 us (a KeyError raised and caught inside Mapping.get):
 # the mapping's own dict, keyed as os.environ keys it, is read instead (~0.1 us), as os.environ itself does.
@@ -141,15 +162,76 @@ def _decoded(value: Any) -> str | None:
     return value  # type: ignore[no-any-return]
 
 
-def _shown(value: Any) -> str:
-    return "unset" if value is None else repr(_decoded(value))
+def _shown(name: str, value: Any) -> str:
+    """A value short enough to be read in a summary line (the whole of a TF_CONFIG is in the test)."""
+    text = _decoded(value)
+    if text is None:
+        return "unset"
+    if name == "TF_CONFIG":
+        summary = _cluster(text)
+        if summary:
+            return f"set ({summary})"
+    return repr(text) if len(text) <= 40 else f"{text[:37]!r}... ({len(text)} characters)"
+
+
+def _cluster(text: str) -> str:
+    """What a TF_CONFIG makes of this process: ``a cluster of 1 chief, 2 worker; this process is worker 0``."""
+    try:
+        config = json.loads(text)
+        jobs = ", ".join(f"{len(tasks)} {job}" for job, tasks in config.get("cluster", {}).items())
+        task = config.get("task", {})
+    except (ValueError, AttributeError, TypeError):
+        return ""
+    if not jobs:
+        return ""
+    me = f"; this process is {task.get('type')} {task.get('index', 0)}" if task.get("type") else ""
+    return f"a cluster of {jobs}{me}"
+
+
+def _note_environ_write(key: Any) -> None:
+    scope = scopes.current()
+    if scope is not None:
+        scope.stash.setdefault(_SITES, {})[key] = _sites.user_stack(3)
+
+
+def _watch_environ_writes() -> None:
+    """Record where a test sets or removes a watched variable (``os.environ[...] = ...``, ``monkeypatch``,
+    ``pop``, ``update``: all go through the mapping's ``__setitem__`` / ``__delitem__``), so that EI303
+    names it. Once per process; a write outside any test, or of another variable, costs one set lookup."""
+    cls: Any = type(os.environ)
+    if getattr(cls.__setitem__, "__estimator_isolation__", False):
+        return
+    setitem, delitem = cls.__setitem__, cls.__delitem__
+
+    def __setitem__(self: Any, key: Any, value: Any) -> None:
+        setitem(self, key, value)
+        if key in _WATCHED and scopes._active:
+            try:
+                _note_environ_write(key)
+            except Exception as exc:
+                problems.report(f"environment tracking failed: {exc!r}")
+
+    def __delitem__(self: Any, key: Any) -> None:
+        delitem(self, key)
+        if key in _WATCHED and scopes._active:
+            try:
+                _note_environ_write(key)
+            except Exception as exc:
+                problems.report(f"environment tracking failed: {exc!r}")
+
+    wrapper: Any
+    for name, wrapper, original in (("__setitem__", __setitem__, setitem), ("__delitem__", __delitem__, delitem)):
+        functools.update_wrapper(wrapper, original)
+        wrapper.__estimator_isolation__ = True
+        setattr(cls, name, wrapper)
 
 
 class TFStateCheck:
     name = "estimator_isolation.tf_state"
 
     def __init__(self) -> None:
-        _tf.state.install()
+        _tf.state.install(_tf.entries.ENTRIES)
+        _watch_environ_writes()
         self._env_at_import = _env()
         self._replaced: dict[Any, Any] = {}  # by entry or variable: the value a leak left in place replaced
 
@@ -180,12 +262,17 @@ class TFStateCheck:
         return leaks
 
     def _environment(self, scope: Scope, before: tuple[str | None, ...], when: str) -> list[Leak]:
+        """EI303: the watched variables that differ from ``before`` (their values before the scope, as
+        :func:`_env` reads them), each with where the scope last wrote it, if it went through os.environ."""
         leaks = []
+        sites = scope.stash.get(_SITES, {})
         for name, old, new in zip(_ENV, before, _env()):
             if old == new or self._put_back(name, old, new):
                 continue
-            what = f"os.environ[{name!r}] is {_shown(new)}, was {_shown(old)} {when}"
-            leaks.append(Leak(ENVIRONMENT, scope.owner, what, handle=("env", name, _decoded(old))))
+            what = f"os.environ[{name!r}] is {_shown(name, new)}, was {_shown(name, old)} {when}"
+            stack = sites.get(name, ())
+            where = stack[0] if stack else None
+            leaks.append(Leak(ENVIRONMENT, scope.owner, what, where, stack, handle=("env", name, _decoded(old))))
         return leaks
 
     def _put_back(self, key: Any, old: Any, new: Any, same: Any = None) -> bool:
@@ -204,6 +291,8 @@ class TFStateCheck:
             now = entry.read()
         except Exception:  # no longer readable (a module torn down): nothing to compare
             return []
+        if entry.container is not None:  # what changed inside it, item by item
+            return self._items(scope, entry, change, now, when)
         old = change.before
         if entry.same(old, now):
             return []
@@ -238,6 +327,30 @@ class TFStateCheck:
         kind = _BY_NAME[entry.kind]
         return [Leak(kind, scope.owner, what, stack[0] if stack else None, stack, handle=("value", entry, old))]
 
+    def _items(self, scope: Scope, entry: state.Entry, change: state.Change, now: Any, when: str) -> list[Leak]:
+        """What changed inside a container (an item the table knows is its entry's to report)."""
+        container = entry.container
+        if container.testcase_resets and _tf.is_tf_testcase(scope.cls):
+            return []  # TF's own contract: the next TestCase's setUp resets it (EI106's for ops)
+        stack = change.stack
+        leaks = []
+        for item in container.changed(change.before, now):
+            key, old, new = item
+            if self._put_back((entry, key), old, new, _tf.containers.same):
+                continue
+            what = container.what(key, old, new, when)
+            if container.irreversible(key):
+                kind = IRREVERSIBLE
+                what += "; TensorFlow cannot undo this in-process, every later test in this process runs with it"
+            else:
+                kind = _BY_NAME[container.kind]
+                setter = container.setter(key, old)
+                what += f"; set it back with {setter}" if setter else f"; {container.fix(key)}"
+            subject = f"{container.title} {key}"
+            where = stack[0] if stack else None
+            leaks.append(Leak(kind, scope.owner, what, where, stack, subject=subject, handle=("item", entry, item)))
+        return leaks
+
     @check_hook(tryfirst=True)  # tryfirst: a default writer is unset before the writers check closes it
     def pytest_estimator_isolation_cleanup(self, leaks: Sequence[Leak]) -> None:
         contexts = [leak.handle[2] for leak in leaks if leak.handle[0] == "context"]
@@ -254,12 +367,14 @@ class TFStateCheck:
                             os.environ[entry] = old
                     elif what == "value" and entry.put is not None:
                         entry.put(old)
+                    elif what == "item":
+                        entry.container.put(old.key, old.old)
                     else:
                         continue
                 except Exception as exc:
                     problems.report(f"could not undo {getattr(entry, 'name', entry)}: {exc!r}")
                     continue
-                key = entry
+                key = (entry, old.key) if what == "item" else entry
                 if key in self._replaced:
                     del self._replaced[key]  # every leak of it is undone
 
@@ -275,6 +390,8 @@ class TFStateCheck:
                 return bool(os.environ.get(entry) != old)  # old: decoded
             if what == "context":
                 return bool(old in _tf.state.opened(entry.name))
+            if what == "item":
+                return not _tf.containers.same(old.old, entry.container.read(old.key))
             return not entry.same(old, entry.read())
         except Exception:
             return None
