@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import _imports, calls, gate, markers, options, problems, report, scopes
+from . import _imports, _tempdirs, calls, gate, markers, options, problems, report, scopes
 from .fixtures import copy_model_dir, keras_clean, make_estimator, model_dir, run_config, tf_graph, tf_session
 from .leaks import EstimatorIsolationWarning, Site
 from .markers import Policy
@@ -105,6 +105,7 @@ def _forget_run() -> None:
     if tf_facade is not None:
         tf_facade.uninstall()
     _imports.uninstall()
+    _tempdirs.unwatch()
     problems.reset()
     scopes.clear()
     calls.forget()
@@ -118,6 +119,7 @@ def _enable(config: pytest.Config) -> Runner:
         from .runner import Runner
 
         runner = config.stash[RUNNER] = Runner(config, config.stash[SETTINGS], config.stash[BASELINE])
+        _tempdirs.watch()  # which dirs are this run's temporary ones: what mkdtemp makes from now on
         config.pluginmanager.register(Following(runner), _PREFIX + "following")
         _imports.when_imported("tensorflow", lambda _module: _register_checks(config))
     return runner
