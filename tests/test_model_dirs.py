@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from helpers import requires_estimator, requires_xdist
 
-from pytest_estimator_isolation.checks.model_dirs import _Claim, _Registry
+from pytest_estimator_isolation.checks.training_state import _Claim, _Registry
 
 CONFTEST = """
 import pytest
