@@ -154,6 +154,7 @@ KINDS = (
 
 ESTIMATOR, STATE, EVENTS = "Estimator", "state", "events"  # what a scope used a family for
 _EVENT_FILE = "event file"
+WARM_START = "Estimator warm start"
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,7 @@ class _Found:
     how: str  # "restores", "saves into", "trains", "reads"
     path: str  # as this scope gave it
     stack: tuple[Site, ...]
+    api: str  # what this scope read or wrote it with
 
 
 @dataclass
@@ -406,10 +408,10 @@ class TrainingStateCheck:
                 live = write
         return live
 
-    def _found(self, use: _Use, write: _Write | None, how: str, path: str) -> None:
+    def _found(self, use: _Use, write: _Write | None, how: str, path: str, api: str = "") -> None:
         if write is None:
             return
-        found = _Found(write, how, path, _sites.user_stack())
+        found = _Found(write, how, path, _sites.user_stack(), api or use.api)
         if write.by.kind == "fixture":
             use.fixture = use.fixture or found
         else:
@@ -462,7 +464,7 @@ class TrainingStateCheck:
             notes.append(self._note(f"{use.path} (its checkpoint {use.checkpoint})", other.write))
         source = _tf.warm_start_source(estimator)
         if source is not None:
-            notes.append(self._restoring(ESTIMATOR + " warm start", source) or "")
+            notes.append(self._restoring(WARM_START, source) or "")
         return "\n".join(note for note in notes if note) or None
 
     def _trained(self, estimator: Any) -> None:
@@ -534,7 +536,7 @@ class TrainingStateCheck:
             return None
         if _same(write.by, me):
             return None
-        self._found(use, write, "restores", path)
+        self._found(use, write, "restores", path, api)
         return self._note(path, write)
 
     # ---------------------------------------------------------------- event files
@@ -601,18 +603,26 @@ class TrainingStateCheck:
                 what = f"reads back the event file {os.path.basename(shared.write.path)} in {use.path}, which {by} "
                 what += "wrote earlier in this run: what it reads depends on the tests before it"
                 leaks.append(leak(SHARED_LOG_DIR, what, shared.stack, **keys))
+            elif shared.how == "restores":
+                what = f"{self._restored(shared)}, which {by} wrote earlier in this run: it resumes from that state"
+                leaks.append(leak(SHARED_STATE, what, shared.stack, **keys))
             else:
-                what = f"{self._shared_what(use, shared)}, which {by} wrote earlier in this run"
-                leaks.append(leak(SHARED_STATE, what + ": it resumes from that test's state", shared.stack, **keys))
+                what = f"{self._saved_over(use, shared)}, which {by} wrote earlier in this run: which of the two "
+                what += "tests starts from the other's state depends on test order"
+                leaks.append(leak(SHARED_STATE, what, shared.stack, **keys))
         fixture = use.fixture if use.wrote else None
         if fixture is not None and use.use == ESTIMATOR:
             what = f"trains {use.path} in place: its checkpoint {use.checkpoint} was written by "
             what += f"{self._by(fixture.write.by)}; training warm-starts from it and changes it for later tests"
             leaks.append(leak(STALE_CHECKPOINT, what))
         elif fixture is not None and use.use == STATE:
-            what = f"saves {use.api} {use.path} in place: {self._shared_what(use, fixture)} was written by "
-            what += f"{self._by(fixture.write.by)} for other tests, and every later test reads what this one left"
-            leaks.append(leak(FIXTURE_STATE, what))
+            by = self._by(fixture.write.by)
+            if fixture.how == "restores":
+                what = f"{self._restored(fixture)}, which {by} wrote for other tests to read, then saves "
+                what += f"{use.api} {use.saved_as} in place"
+            else:
+                what = f"{self._saved_over(use, fixture)}, which {by} wrote for other tests to read"
+            leaks.append(leak(FIXTURE_STATE, what + ": every later test reads what this one left"))
         elif use.from_before_run and shared is None:
             what = f"trains {use.path}, which already held checkpoint {use.checkpoint} from before this run"
             # A persistent dir's checkpoint from the last run: what its EI203 causes, covered by its baseline.
@@ -634,11 +644,17 @@ class TrainingStateCheck:
         return leaks
 
     @staticmethod
-    def _shared_what(use: _Use, found: _Found) -> str:
-        if found.how == "restores":
-            verb = "restores" if found.write.api in (_tf.CHECKPOINT, ESTIMATOR) else "loads"
-            return f"{verb} {found.path} ({found.write.api})"
-        return f"saves {use.api} {found.path} into {use.path}, which holds {found.write.api} {found.write.path}"
+    def _restored(found: _Found) -> str:
+        if found.api == WARM_START:
+            return f"warm-starts from {found.path} ({found.write.api})"
+        verb = "restores" if found.api in (_tf.CHECKPOINT, ESTIMATOR) else "loads"
+        return f"{verb} {found.path} ({found.write.api})"
+
+    @staticmethod
+    def _saved_over(use: _Use, found: _Found) -> str:
+        if _local(found.path) == found.write.path:
+            return f"saves {use.api} {found.path} over the one"
+        return f"saves {use.api} {found.path} next to {found.write.api} {found.write.path}"
 
     @staticmethod
     def _still_there(use: _Use) -> bool:
