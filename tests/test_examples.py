@@ -8,9 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import requires_estimator
-
-pytestmark = requires_estimator
+from helpers import requires_estimator, requires_tf
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -27,7 +25,12 @@ LEAKY = {
     "test_sessions.py::test_session_config_from_the_article": {"EI109"},
     "test_writers.py::test_summary_writer": {"EI401"},
     "test_writers.py::test_tf_summary_writer": {"EI401"},
+    "test_checkpoints.py::test_checkpoint_train": {"EI207"},
+    "test_checkpoints.py::test_checkpoint_train_again": {"EI205", "EI207"},
+    "test_checkpoints.py::test_keras_fit": {"EI207"},
+    "test_checkpoints.py::test_keras_fit_again": {"EI205", "EI207"},
 }
+CHECKPOINTS = {test: codes for test, codes in LEAKY.items() if test.startswith("test_checkpoints.py")}  # any TF
 WARNINGS = {"EI109", "EI204"}  # warning severity: reported, but the test does not fail in strict mode
 FIXED = len(LEAKY)  # examples/fixed has the same tests, fixed
 
@@ -45,6 +48,7 @@ def examples(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path
     return pytester.path
 
 
+@requires_estimator
 def test_leaky_examples_pass_without_the_plugin(examples: Path, run_pytest) -> None:
     # A ./model_dir the demo did not create must survive it.
     mine = examples / "model_dir" / "keep.txt"
@@ -53,9 +57,11 @@ def test_leaky_examples_pass_without_the_plugin(examples: Path, run_pytest) -> N
     result = run_pytest("leaky", "-s", "-p", "no:estimator_isolation")
     result.assert_outcomes(passed=len(LEAKY))
     result.stdout.fnmatch_lines(["*global_step after training 2 steps: 4 *"])  # the silent warm start
+    result.stdout.fnmatch_lines(["*step after training 2 steps from a fresh start: 5 *"])  # a silent resume
     assert mine.read_text() == "not the demo's"
 
 
+@requires_estimator
 def test_the_plugin_flags_every_leaky_example_and_no_fixed_one(examples: Path, run_pytest) -> None:
     result = run_pytest("leaky", "fixed", "--estimator-isolation", "--estimator-isolation-report=report.json")
     failing = sum(1 for codes in LEAKY.values() if codes - WARNINGS)
@@ -74,3 +80,22 @@ def test_the_plugin_flags_every_leaky_example_and_no_fixed_one(examples: Path, r
     result.stdout.fnmatch_lines(["tidied quietly after * test(s)*EI402 cached-summary-writer*freed *"])
     result.stdout.fnmatch_lines(["*ERROR at teardown of test_train_again*", "*EI201 shared-model-dir*", "*fix: *"])
     assert not (examples / "model_dir").exists()  # created by this run, so removed after it
+
+
+@requires_tf
+def test_the_checkpoint_examples_on_any_tf(examples: Path, run_pytest) -> None:
+    """tf.train.Checkpoint and Keras, no Estimator: the same on TF 2.15 (Keras 2) and TF 2.21 (Keras 3)."""
+    files = ("leaky/test_checkpoints.py", "fixed/test_checkpoints.py")
+    result = run_pytest(files[0], "-s", "-p", "no:estimator_isolation")
+    result.assert_outcomes(passed=len(CHECKPOINTS))
+    result.stdout.fnmatch_lines(["*step after training 2 steps from a fresh start: 5 *"])
+    result.stdout.fnmatch_lines(["*loss of the first epoch: * (a fresh model's is 30.0: *"])
+
+    result = run_pytest(*files, "--estimator-isolation", "--estimator-isolation-report=report.json")
+    result.assert_outcomes(passed=2 * len(CHECKPOINTS), errors=len(CHECKPOINTS))
+    found: dict[str, set[str]] = {}
+    for leak in json.loads((examples / "report.json").read_text())["leaks"]:
+        found.setdefault(leak["owner"], set()).add(leak["code"])
+    assert found == {f"leaky/{test}": codes for test, codes in CHECKPOINTS.items()}  # and nothing in fixed/
+    assert not (examples / "model.weights.h5").exists()  # made by the run, so removed after it
+    assert not (examples / "tmp" / "estimator_isolation_demo_ckpts").exists()
