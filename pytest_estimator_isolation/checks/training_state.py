@@ -201,8 +201,10 @@ class _Use:
     stack: tuple[Site, ...]
     persistent: bool
     first: _Claim  # who claimed the family first in this run
+    me: _Claim  # the scope that used it
     wrote: bool = False  # this scope saved or trained here
     written: str = ""  # the real path it last wrote
+    version: tuple[int, int] | None = None  # ... and the version of its marker then
     saved_as: str = ""  # ... as it was given
     shared: _Found | None = None  # another test's state
     fixture: _Found | None = None  # a wider fixture's state
@@ -216,6 +218,7 @@ _TEMPS = pytest.StashKey[list[tuple[str, tuple[Site, ...]]]]()
 _ME = pytest.StashKey[_Claim]()
 _STATE = re.compile(r'^model_checkpoint_path:\s*"(.*)"', re.MULTILINE)
 _NUMBERED = re.compile(r"-\d+$")
+_KERAS_FILES = (".keras", ".h5", ".hdf5", ".weights.json")
 # Directories pytest numbers per run or per worker: left out of a dir's order-independent name.
 _RUN_DIRS = re.compile(r"pytest-of-.*|pytest-\d+|pytest-current|popen-gw\d+")
 
@@ -232,16 +235,19 @@ class _Registry:
         self.families: dict[str, dict[str, _Write]] = {}  # family -> path -> its last write
         self._offset = 0
         self._partial = b""
+        self._fd: int | None = None
 
     def claim(self, family: str, mine: _Claim) -> _Claim:
-        if self._append(["c", family, *_claim_fields(mine)]):
+        if self.path is not None and self._append(["c", family, *_claim_fields(mine)]):
             return self.claims.get(family, mine)
         return self.claims.setdefault(family, mine)
 
     def wrote(self, write: _Write) -> None:
-        line = ["w", write.path, write.family, *_claim_fields(write.by), write.marker, write.version, write.api]
-        if not self._append(line):
-            self._apply_write(write)
+        if self.path is not None:
+            line = ["w", write.path, write.family, *_claim_fields(write.by), write.marker, write.version, write.api]
+            if self._append(line, sync=False):  # read back with the next question
+                return
+        self._apply_write(write)
 
     def writer(self, path: str) -> _Write | None:
         self._sync()
@@ -255,36 +261,47 @@ class _Registry:
         self.writes[write.path] = write
         self.families.setdefault(write.family, {})[write.path] = write
 
-    def _append(self, entry: list[Any]) -> bool:
-        """Append a record to the shared file and read up to it; False when there is no file (any more)."""
-        if self.path is None:
+    def _append(self, entry: list[Any], sync: bool = True) -> bool:
+        """Append a record to the shared file (and read up to it); False when there is no file (any more)."""
+        fd = self._open()
+        if fd is None:
             return False
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                os.write(fd, (json.dumps(entry) + "\n").encode())
-            finally:
-                os.close(fd)
+            os.write(fd, (json.dumps(entry) + "\n").encode())
         except OSError as exc:
             self._give_up(exc)
             return False
-        self._sync()
+        if sync:
+            self._sync()
         return self.path is not None
 
+    def _open(self) -> int | None:
+        """The shared file, kept open for the run (one write to append, one read for what is new)."""
+        if self._fd is None and self.path is not None:
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            except OSError as exc:
+                self._give_up(exc)
+        return self._fd
+
     def _sync(self) -> None:
-        if self.path is None:
+        fd = self._open() if self.path is not None else None
+        if fd is None:
             return
+        chunks = []
         try:
-            with open(self.path, "rb") as file:
-                file.seek(self._offset)
-                data = file.read()
-        except FileNotFoundError:
-            return
+            while True:  # pread: the file's own offset (appends) is left alone
+                chunk = os.pread(fd, 1 << 16, self._offset)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                self._offset += len(chunk)
         except OSError as exc:
             self._give_up(exc)
             return
-        self._offset += len(data)
-        *lines, self._partial = (self._partial + data).split(b"\n")
+        if not chunks:
+            return
+        *lines, self._partial = (self._partial + b"".join(chunks)).split(b"\n")
         try:
             for line in lines:
                 if line:
@@ -302,6 +319,12 @@ class _Registry:
     def _give_up(self, exc: BaseException) -> None:
         problems.report(f"training-state registry {self.path} unusable, checking this worker only: {exc!r}")
         self.path = None
+        if self._fd is not None:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = None
 
 
 def _claim_fields(claim: _Claim) -> list[Any]:
@@ -334,7 +357,9 @@ def _marker(real: str, api: str) -> str:
     """The file whose version tells whether the state saved at ``real`` is still the one saved there."""
     if api == ESTIMATOR:
         return os.path.join(real, "checkpoint")
-    if api in (_tf.CHECKPOINT, _tf.KERAS_WEIGHTS) and not real.endswith(".h5"):
+    if real.endswith(_KERAS_FILES):
+        return real
+    if api in (_tf.CHECKPOINT, _tf.KERAS_WEIGHTS):
         index = real + ".index"  # a TF checkpoint prefix (Keras 2 writes its TF-format weights so)
         if api == _tf.CHECKPOINT or os.path.exists(index):
             return index
@@ -379,6 +404,8 @@ class TrainingStateCheck:
         self._registry = _Registry(registry)
         self._worker = worker
         self._tokens = itertools.count()
+        self._dirs: dict[str, str] = {}  # a directory -> its real path
+        self._last_where: tuple[Any, tuple[str, str] | None] = (None, None)  # a save's path, read again after it
         _tf.instrument_estimators(self._created, self._training, self._trained, self._evaluated)
         _tf.instrument_saving(self._saving, self._saved, self._restoring, self._events_read)
         _tf.instrument_event_files(self._event_file_opened)
@@ -395,9 +422,13 @@ class TrainingStateCheck:
         uses = scope.stash.setdefault(_USES, {})
         found = uses.get((use, family))
         if found is None:
-            first = self._registry.claim(family, self._me(scope))
-            persistent = not _tempdirs.is_temporary(family, self._roots)
-            found = uses[(use, family)] = _Use(use, path, family, api, _sites.user_stack(), persistent, first)
+            me = self._me(scope)
+            first = self._registry.claim(family, me)
+            persistent = use != EVENTS and not _tempdirs.is_temporary(family, self._roots)
+            # Where it was first used, for what may be reported on the use itself (a finding about another
+            # scope's state has its own stack): only an Estimator's dir, or state outside the temp dirs.
+            stack = _sites.user_stack() if use == ESTIMATOR or persistent else ()
+            found = uses[(use, family)] = _Use(use, path, family, api, stack, persistent, first, me)
         return found
 
     def _live(self, family: str, me: _Claim) -> _Write | None:
@@ -470,14 +501,43 @@ class TrainingStateCheck:
     def _trained(self, estimator: Any) -> None:
         found = self._estimator_use(estimator)
         if found is not None:
-            scope, use = found
-            self._record(scope, use, use.real, use.real, ESTIMATOR)
+            _scope, use = found
+            self._record(use, use.real, use.real, ESTIMATOR)
 
     # ---------------------------------------------------------------- checkpoints, Keras, SavedModels
 
+    def _real(self, path: str) -> str | None:
+        """``_local(path)`` for the many saves and restores of a run, at the cost of about one ``lstat``
+        per directory not seen before (a symlinked file or prefix at the end is taken as it is)."""
+        if not path or "://" in path:
+            return None
+        head, tail = os.path.split(os.path.abspath(path))
+        return os.path.join(self._real_dir(head), tail)
+
+    def _real_dir(self, path: str) -> str:
+        real = self._dirs.get(path)
+        if real is None:
+            parent, name = path.rsplit(os.sep, 1) if os.sep in path else ("", path)
+            if not parent or not name:  # the root
+                real = os.path.realpath(path)
+            else:
+                real = self._real_dir(parent)
+                real = (real if real.endswith(os.sep) else real + os.sep) + name
+                if os.path.islink(real):
+                    real = os.path.realpath(real)
+            self._dirs[path] = real
+        return real
+
     def _where(self, api: str, path: str) -> tuple[str, str] | None:
-        """The real path of what is saved at ``path``, and its family."""
-        real = _local(path)
+        """The real path of what is saved at ``path``, and its family (the last answer is kept: a save
+        asks twice)."""
+        key = (api, path, "" if os.path.isabs(path) else os.getcwd())
+        if self._last_where[0] != key:
+            self._last_where = (key, self._where_of(api, path))
+        return self._last_where[1]
+
+    def _where_of(self, api: str, path: str) -> tuple[str, str] | None:
+        real = self._real(path)
         if real is None:
             return None
         if api in (_tf.CHECKPOINT, _tf.KERAS_WEIGHTS):
@@ -494,25 +554,24 @@ class TrainingStateCheck:
         use.saved_as = path
         if not use.wrote:  # its first save here: is another scope's state there?
             use.wrote = True
-            self._found(use, self._live(where[1], self._me(scope)), "saves into", path)
+            self._found(use, self._live(where[1], use.me), "saves into", path)
 
     def _saved(self, api: str, path: str) -> None:
         scope = scopes.current()
         where = None if scope is None else self._where(api, path)
         if scope is None or where is None:
             return
-        self._record(scope, self._use(scope, STATE, where[1], path, api), *where, api)
+        self._record(self._use(scope, STATE, where[1], path, api), *where, api)
 
-    def _record(self, scope: Scope, use: _Use, real: str, family: str, api: str) -> None:
+    def _record(self, use: _Use, real: str, family: str, api: str) -> None:
         marker = _marker(real, api)
         version = _version(marker)
         if version is None:
             return  # nothing was written (a train that failed before its first checkpoint)
-        use.written = real
-        me = self._me(scope)
-        last = self._registry.writer(real)
-        if last is None or not _same(last.by, me) or last.version != version:  # not twice (Keras, then TF)
-            self._registry.wrote(_Write(real, family, me, marker, version, api))
+        if use.written == real and use.version == version:
+            return  # told twice (Keras, then the TF checkpoint it wrote)
+        use.written, use.version = real, version
+        self._registry.wrote(_Write(real, family, use.me, marker, version, api))
 
     def _restoring(self, api: str, path: str) -> str | None:
         """A restore starts: if another scope wrote what it reads, a note naming it."""
@@ -622,7 +681,7 @@ class TrainingStateCheck:
                 what += f"{use.api} {use.saved_as} in place"
             else:
                 what = f"{self._saved_over(use, fixture)}, which {by} wrote for other tests to read"
-            leaks.append(leak(FIXTURE_STATE, what + ": every later test reads what this one left"))
+            leaks.append(leak(FIXTURE_STATE, what + ": every later test reads what this one left", fixture.stack))
         elif use.from_before_run and shared is None:
             what = f"trains {use.path}, which already held checkpoint {use.checkpoint} from before this run"
             # A persistent dir's checkpoint from the last run: what its EI203 causes, covered by its baseline.
