@@ -435,3 +435,50 @@ def test_fixture_state_failures_and_temporary_dirs(pytester, run_pytest, monkeyp
     result.stdout.fnmatch_lines(
         ["EI207 persistent-training-state: saved checkpoint */systmp/left/ckpt-1 outside this run's temporary*"]
     )
+
+
+EVENT_ACCUMULATOR = """
+import os
+
+import pytest
+import tensorflow as tf
+
+event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+
+
+def log_and_count(logdir, suffix):
+    with tf.Graph().as_default():  # a v1 FileWriter, in graph mode (named by the second: a suffix of its own)
+        writer = tf.compat.v1.summary.FileWriter(logdir, filename_suffix=suffix)
+        value = tf.compat.v1.Summary.Value(tag="loss", simple_value=1.0)
+        writer.add_summary(tf.compat.v1.Summary(value=[value]), global_step=1)
+        writer.close()
+    accumulator = event_accumulator.EventAccumulator(logdir)
+    accumulator.Reload()
+    return len(accumulator.Scalars("loss"))
+
+def test_logs_a(tmp_path_factory):
+    log_and_count(str(tmp_path_factory.getbasetemp() / "logs"), ".a")
+
+def test_logs_b(tmp_path_factory):
+    log_and_count(str(tmp_path_factory.getbasetemp() / "logs"), ".b")  # reads test_logs_a's file too
+
+def test_logs_alone(tmp_path):
+    assert log_and_count(str(tmp_path / "logs"), ".c") == 1
+"""
+
+
+def test_tensorboards_event_accumulator_on_a_shared_log_dir(pytester, run_pytest):
+    """TensorBoard is installed with TF 2.15, not with tensorflow-cpu 2.21 (the inner tests skip there)."""
+    pytester.makepyfile(test_events=EVENT_ACCUMULATOR)
+    result = run_pytest("--estimator-isolation", "-rs")
+    if "tensorboard" in result.stdout.str() and "SKIPPED" in result.stdout.str():
+        result.assert_outcomes(skipped=1)
+        return
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_logs_b *",
+            "EI208 shared-log-dir: reads back the event file events.out.tfevents.* in */logs, which "
+            "test_events.py::test_logs_a wrote earlier in this run: *",
+        ]
+    )

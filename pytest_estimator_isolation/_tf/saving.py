@@ -46,6 +46,7 @@ SAVED_MODEL = "SavedModel"
 KERAS_MODEL = "Keras model"
 KERAS_WEIGHTS = "Keras weights"
 
+_H5 = "keras.src.legacy.saving.legacy_h5_format"  # Keras 3's legacy HDF5
 # (module, function, API, what it does, where its path is: positional index and keyword)
 _Where = tuple[int, str]
 _KERAS: tuple[tuple[str, str, str, str, _Where], ...] = (
@@ -69,16 +70,10 @@ _KERAS: tuple[tuple[str, str, str, str, _Where], ...] = (
             (module, "load_weights", KERAS_WEIGHTS, "restore", (1, "filepath")),
         )
     ),
-    ("keras.src.legacy.saving.legacy_h5_format", "save_model_to_hdf5", KERAS_MODEL, "save", (1, "filepath")),
-    ("keras.src.legacy.saving.legacy_h5_format", "load_model_from_hdf5", KERAS_MODEL, "restore", (0, "filepath")),
-    ("keras.src.legacy.saving.legacy_h5_format", "load_weights_from_hdf5_group", KERAS_WEIGHTS, "restore", (0, "f")),
-    (
-        "keras.src.legacy.saving.legacy_h5_format",
-        "load_weights_from_hdf5_group_by_name",
-        KERAS_WEIGHTS,
-        "restore",
-        (0, "f"),
-    ),
+    (_H5, "save_model_to_hdf5", KERAS_MODEL, "save", (1, "filepath")),
+    (_H5, "load_model_from_hdf5", KERAS_MODEL, "restore", (0, "filepath")),
+    (_H5, "load_weights_from_hdf5_group", KERAS_WEIGHTS, "restore", (0, "group")),  # an h5py group: its file
+    (_H5, "load_weights_from_hdf5_group_by_name", KERAS_WEIGHTS, "restore", (0, "group")),
 )
 
 SaveHook = Callable[[str, str], None]  # (api, path)
