@@ -285,7 +285,7 @@ def test_the_issues_reproduction_names_the_test_that_wrote_the_checkpoint(pytest
         [
             "*ERROR at teardown of test_three_steps *",
             "EI207 persistent-training-state: saved checkpoint */systmp/ckpts/ckpt-1 outside this run's temporary "
-            "directories, and left it: the next run resumes from it",
+            "directories, and left it: the next run finds it there",
             "*ERROR at teardown of test_two_steps *",
             "EI205 shared-training-state: restores */systmp/ckpts/ckpt-1 (checkpoint), which "
             "test_reproduction.py::test_three_steps wrote earlier in this run: it resumes from that state",
@@ -301,8 +301,8 @@ def test_the_issues_reproduction_names_the_test_that_wrote_the_checkpoint(pytest
     result = run_pytest("--estimator-isolation=warn", "-k", "three")
     result.stdout.fnmatch_lines(
         [
-            "*EI207 persistent-training-state: saved checkpoint */systmp/ckpts/ckpt-3 outside * (as this one did: "
-            "it restored */systmp/ckpts/ckpt-2, written before this run)"
+            "*EI207 persistent-training-state: saved checkpoint */systmp/ckpts/ckpt-3 outside *: the next run finds it "
+            "there; this test restored */systmp/ckpts/ckpt-2, which an earlier run left"
         ]
     )
 

@@ -127,7 +127,8 @@ PERSISTENT_STATE = LeakKind(
     name="persistent-training-state",
     meaning="the test saved training state (a checkpoint, a Keras model or weights file, a SavedModel) "
     "outside this run's temporary directories (a fixed name under /tmp counts as outside) and left it "
-    "there: it outlives the run, and the next run resumes from it",
+    "there: it outlives the run, and the next run on this machine (or another xdist worker) starts from what it "
+    "finds there",
     fix="save under `tmp_path` / `tmp_path_factory`, or in a `tempfile.TemporaryDirectory()`",
     symptoms=_WRONG_STATE,
     cleanable=False,
@@ -695,10 +696,10 @@ class TrainingStateCheck:
                 what = f"wrote into {shown}{tilde}, outside this run's temporary directories"
                 leaks.append(leak(PERSISTENT_MODEL_DIR, what))
             else:
-                what = f"saved {use.api} {shown}{tilde} outside this run's temporary directories, and left it"
-                what += ": the next run resumes from it"
+                what = f"saved {use.api} {shown}{tilde} outside this run's temporary directories, and left it: "
+                what += "the next run finds it there"
                 if use.before_run:
-                    what += f" (as this one did: it restored {use.before_run}, written before this run)"
+                    what += f"; this test restored {use.before_run}, which an earlier run left"
                 leaks.append(leak(PERSISTENT_STATE, what))
         return leaks
 
