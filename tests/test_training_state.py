@@ -18,6 +18,7 @@ pytestmark = requires_tf
 
 CONFTEST = """
 import os
+import time
 
 import numpy as np
 import pytest
@@ -61,6 +62,23 @@ def trained_weights(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("weights") / "model.weights.h5")
     model().save_weights(path)
     return path
+
+
+@pytest.fixture(autouse=True)
+def pair_barrier(request, tmp_path_factory):
+    # Under PAIRS_BARRIER, test_<x>_b starts only once test_<x>_a is done (they run on two workers).
+    name = request.node.name
+    if not os.environ.get("PAIRS_BARRIER") or not name.endswith(("_a", "_b")):
+        yield
+        return
+    done = shared(tmp_path_factory) / f"{name[:-2]}.a.done"
+    deadline = time.time() + 300
+    while name.endswith("_b") and not done.exists():
+        assert time.time() < deadline, f"{done} never appeared"
+        time.sleep(0.05)
+    yield
+    if name.endswith("_a"):
+        done.touch()
 """
 
 # Symmetric pairs: test_<api>_a and test_<api>_b each start from what is there, then save.
@@ -243,11 +261,22 @@ def test_in_random_order_exactly_one_of_each_pair_is_flagged(pairs, run_pytest, 
 
 @requires_xdist
 @requires_randomly
-def test_across_two_xdist_workers_exactly_one_of_each_pair_is_flagged(pairs, run_pytest):
-    args = ("-n", "2", "-p", "randomly", "--randomly-seed=3")
+def test_across_two_xdist_workers_the_second_of_each_pair_is_flagged(pytester, run_pytest, monkeypatch):
+    """The _a tests on one worker, the _b tests on the other (one file each, --dist loadfile), each _b test
+    starting once its _a test is done: the workers share who wrote what through the registry file."""
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(pairs_impl=PAIRS)  # not collected itself: the two files below import its tests
+    for side in "ab":
+        names = ", ".join(f"test_{pair}_{side}" for pair in PAIR_NAMES)
+        pytester.makepyfile(**{f"test_pairs_{side}": f"from pairs_impl import {names}  # noqa: F401"})
+    monkeypatch.setenv("PAIRS_BARRIER", "1")
+    args = ("-n", "2", "--dist", "loadfile", "-p", "randomly", "--randomly-seed=3")
     result = run_pytest(*args, "--estimator-isolation=warn", "--estimator-isolation-report=report.json")
-    result.assert_outcomes(passed=len(PAIR_NAMES) * 2 + 2)
-    assert _shared_findings(json.loads((pairs.path / "report.json").read_text())) == EXACTLY_ONE
+    result.assert_outcomes(passed=len(PAIR_NAMES) * 2)
+    report = json.loads((pytester.path / "report.json").read_text())
+    assert _shared_findings(report) == EXACTLY_ONE
+    assert {leak["owner"].split("::")[0] for leak in report["leaks"]} == {"test_pairs_b.py"}
+    assert all("(xdist worker gw" in leak["what"] for leak in report["leaks"])
 
 
 # The issue's reproduction: a fixed directory under the system temp dir, as many older suites have.
