@@ -92,11 +92,15 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="ei-bench-"))
     tf_dir, plain_dir, mem_dir = work / "tf", work / "plain", work / "memory"
+    big_dir = work / "plain-x10"
     write_no_tf_suite(plain_dir, n_plain)
+    write_no_tf_suite(big_dir, n_plain * 10)  # the same suite, 10x the tests: start-up alone stays flat
     py, fork_py = args.python, args.fork_python
     rows = [
         Row("no-tf", "no plugin", "main", py, NO_PLUGIN),
         Row("no-tf", "strict", "main", py, STRICT),
+        Row("no-tf-x10", "no plugin", "main", py, NO_PLUGIN),
+        Row("no-tf-x10", "strict", "main", py, STRICT),
     ]
     if not has_tf:
         notes.append(f"TF rows skipped: {py} has no TensorFlow")
@@ -140,7 +144,7 @@ def main() -> int:
     def group(row: Row) -> str:
         if row.extra_env:
             return "floor"
-        return "fresh" if row.nodeids else "fork" if row.env == "fork" else row.suite
+        return "fresh" if row.nodeids else "fork" if row.env == "fork" else row.suite.removesuffix("-x10")
 
     rows = [row for row in rows if group(row) not in args.skip]
     notes.extend(f"{name} rows skipped (--skip)" for name in args.skip)
@@ -149,7 +153,7 @@ def main() -> int:
         "pytest-forked and pytest-isolate do not work on pytest 9.2)"
     )
     env = environment()
-    cwd = {"tf": tf_dir, "no-tf": plain_dir, "memory": mem_dir}
+    cwd = {"tf": tf_dir, "no-tf": plain_dir, "no-tf-x10": big_dir, "memory": mem_dir}
 
     # Warm-up (untimed): fills the OS file cache and, in each env, anything compiled on first use.
     for row in rows:
@@ -158,16 +162,17 @@ def main() -> int:
 
     started, fingerprint = time.perf_counter(), plugin_fingerprint()
     for r in range(repeats):
-        batch = [row for row in rows if row.suite != "no-tf"]
+        batch = [row for row in rows if not row.suite.startswith("no-tf")]
         shift = r % len(batch) if batch else 0
         batch = batch[shift:] + batch[:shift]  # a different order in every repeat
         for row in batch:
             print(f"[{r + 1}/{repeats}] {row.suite:6} {row.env:4} {row.label}", flush=True)
             run_row(row, cwd[row.suite], env)
-        for k in range(PLAIN_RUNS):  # the no-TF rows are short and noisy: more runs
-            plain = [row for row in rows if row.suite == "no-tf"]
-            for row in plain if (r + k) % 2 else plain[::-1]:
-                run_row(row, cwd[row.suite], env)
+        for k in range(PLAIN_RUNS):  # the no-TF rows are short and noisy: more runs, each pair back to back
+            for suite in ("no-tf", "no-tf-x10"):
+                plain = [row for row in rows if row.suite == suite]
+                for row in plain if (r + k) % 2 else plain[::-1]:
+                    run_row(row, cwd[row.suite], env)
     if plugin_fingerprint() != fingerprint:
         notes.append("**the plugin's sources changed during the run: these rows mix two versions; run again**")
     notes.append(

@@ -3,7 +3,7 @@ caused them. The pytest plugin lives in :mod:`pytest_estimator_isolation.plugin`
 
 from __future__ import annotations
 
-from .calls import check_hook
+from .dispatch import check_hook
 from .leaks import EstimatorIsolationWarning, Leak, LeakKind, Site
 from .scopes import Scope
 

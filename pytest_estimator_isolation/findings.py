@@ -14,6 +14,7 @@ from typing import Any, Literal
 from .leaks import Leak, Severity, Site
 
 Outcome = Literal["failed", "warned", "allowed", "baselined", "tidied"]
+OwnerKind = Literal["test", "fixture"]
 
 
 def _site_json(site: Site | None) -> dict[str, Any] | None:
@@ -46,9 +47,13 @@ class Finding:
     covered_by: str = ""
     freed: Mapping[str, int] = field(default_factory=dict, compare=False)
     nodeid: str = ""  # the test whose report carried it (filled in by the summary)
+    owner_kind: OwnerKind = "test"  # the owner is a test, or a scoped fixture (an xunit setup included)
+    left: tuple[str, str] = field(default=("", ""), compare=False)  # the kind's ``left``; never leaves the process
 
     @classmethod
-    def of(cls, leak: Leak, outcome: Outcome, cleaned: bool, nodeid: str = "") -> Finding:
+    def of(
+        cls, leak: Leak, outcome: Outcome, cleaned: bool, nodeid: str = "", owner_kind: OwnerKind = "test"
+    ) -> Finding:
         kind = leak.kind
         return cls(
             kind.code,
@@ -59,14 +64,16 @@ class Finding:
             kind.fix,
             outcome,
             cleaned,
-            leak.where,
-            leak.stack,
+            leak.site,
+            leak.sites,
             leak.check,
             leak.subject,
             leak.others,
             leak.covered_by,
             dict(leak.freed),
             nodeid,
+            owner_kind,
+            kind.left,
         )
 
     @property
@@ -80,6 +87,7 @@ class Finding:
             "kind": self.kind,
             "severity": self.severity,
             "owner": self.owner,
+            "owner_kind": self.owner_kind,
             "nodeid": self.nodeid,
             "what": self.what,
             "where": _site_json(self.where),
@@ -116,4 +124,5 @@ class Finding:
             covered_by=str(data.get("covered_by", "")),
             freed={str(k): int(v) for k, v in (data.get("freed") or {}).items()},
             nodeid=nodeid or str(data.get("nodeid", "")),
+            owner_kind="fixture" if data.get("owner_kind") == "fixture" else "test",
         )

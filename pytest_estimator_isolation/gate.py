@@ -34,7 +34,7 @@ class Gate:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if self.baseline is None:
             return
-        from .calls import Checks
+        from .dispatch import Checks
 
         self.baseline.check_kinds({kind.name for kind in Checks(session.config.pluginmanager).kinds()})
 

@@ -70,6 +70,7 @@ class LeakKind:
     pollutes: bool = True
     tidy_in_warn: bool = True
     compared: bool = False
+    left: tuple[str, str] = ("", "")
 
 
 @dataclass(eq=False)
@@ -91,8 +92,8 @@ class Leak:
     kind: LeakKind
     owner: str
     what: str
-    where: Any = None  # Site | str | None, normalized to Site | None
-    stack: tuple[Any, ...] = ()  # of Site | str, normalized to Sites
+    where: SiteLike = None  # normalized to Site | None
+    stack: tuple[SiteLike, ...] = ()  # normalized to Sites
     check: str = ""  # the check that found it (filled in by the plugin)
     subject: str = ""
     others: tuple[str, ...] = ()
@@ -105,6 +106,16 @@ class Leak:
         if self.stack and not isinstance(self.stack[0], Site):
             self.stack = tuple(site for site in map(as_site, self.stack) if site is not None)
         self.where = as_site(self.where) if self.where is not None else (self.stack[0] if self.stack else None)
+
+    @property
+    def site(self) -> Site | None:
+        """The creation site, as a :class:`Site` (``where`` after normalization)."""
+        return self.where if isinstance(self.where, Site) else None
+
+    @property
+    def sites(self) -> tuple[Site, ...]:
+        """The stack, as :class:`Site` s (``stack`` after normalization)."""
+        return tuple(site for site in self.stack if isinstance(site, Site))
 
 
 CHECK_ERROR = LeakKind(

@@ -1,50 +1,56 @@
-"""pytest hooks: options, markers, fixtures, and delivering what :mod:`.runner` and :mod:`.verdict`
-decided around each test. Nothing here imports TensorFlow; the per-test hooks are registered only when
-some test is checked (:class:`Following`), the judging ones and the built-in checks only once some check
-exists (:class:`Judging`: the suite imported TensorFlow, or a user registered a check of their own).
+"""pytest hooks: options, markers, fixtures, and delivering what :mod:`.lifecycle` and :mod:`.verdict`
+decided around each test. Nothing here imports TensorFlow.
 
-The per-test line, in the order pytest runs it:
+What is registered when. A checking run starts with :class:`Watching` alone (two plain hooks a test: which
+test runs, and the environment it started with), so a suite that never imports TensorFlow pays next to
+nothing per test. Once some check exists (the suite imported TF: the built-in checks; or a user
+registered one of their own), :class:`Following` and :class:`Judging` take over, in the middle of the
+running test if need be. The per-test line then is, in the order pytest runs it:
 
 - ``pytest_runtest_protocol`` (:class:`Following`, one ``wrapper=True`` hook): the test begins, and ends.
 - ``pytest_fixture_setup`` (:class:`Following`): a wider-scoped fixture is a scope of its own.
-- ``pytest_runtest_teardown`` (:class:`Judging`): after the test's teardown, the runner judges it and the
-  verdict settles it; here it is delivered (warnings, a failure raised at teardown, junit properties).
-- ``pytest_runtest_makereport`` (:class:`Judging`): the findings go on the teardown report (so xdist
-  carries them), and a failure names the leaks still in place as probable polluters.
+- ``pytest_runtest_teardown`` (:class:`Judging`): after the test's teardown, the lifecycle judges it and
+  the verdict settles it.
+- ``pytest_runtest_makereport`` (:class:`Judging`): the one place the verdict is delivered, on the
+  teardown report (so xdist carries it): the findings, junit properties, warnings, and a failure (the
+  report's outcome). A failing setup or call report gets the leaks still in place as its probable
+  polluters, what the plugin undid right before it, and the checks' notes.
 - ``pytest_fixture_post_finalizer`` (:class:`Judging`): a wider-scoped fixture torn down is judged.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import warnings
 from collections.abc import Generator
-from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import _imports, _tempdirs, calls, gate, markers, options, problems, report, scopes
+from . import _imports, _tempdirs, gate, markers, options, problems, report, scopes
 from .fixtures import copy_model_dir, keras_clean, make_estimator, model_dir, run_config, tf_graph, tf_session
 from .leaks import EstimatorIsolationWarning, Site
 from .markers import Policy
 from .verdict import Settlement
 
-if TYPE_CHECKING:  # the runner (and with it the checks' machinery) is imported only when some test is checked
+if TYPE_CHECKING:  # the lifecycle (and the checks' machinery) is imported only when some test is checked
     from .baseline import Baseline  # noqa: F401 (named in a StashKey string)
-    from .runner import Runner
+    from .lifecycle import CurrentTest, Lifecycle
 
 __all__ = ["copy_model_dir", "keras_clean", "make_estimator", "model_dir", "run_config", "tf_graph", "tf_session"]
 
 SETTINGS = pytest.StashKey[options.Settings]()
-RUNNER = pytest.StashKey["Runner"]()
+LIFECYCLE = pytest.StashKey["Lifecycle"]()
 BASELINE = pytest.StashKey["Baseline | None"]()
 _WORKER_USAGE_ERROR = pytest.StashKey[str]()  # in the xdist controller: a worker's usage error
 USAGE_KEY = "estimator_isolation_usage_error"  # in xdist's workeroutput
 
 _PREFIX = "estimator_isolation."  # every plugin object this plugin registers is named with it
 _JUDGING = _PREFIX + "judging"
+_WATCHING = _PREFIX + "watching"
+_SETTLING = _PREFIX + "settling"
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -81,9 +87,9 @@ def pytest_configure(config: pytest.Config) -> None:
     register = config.pluginmanager.register
     if not hasattr(config, "workerinput"):  # in the xdist controller, or without xdist
         options.check_paths(settings)
-        judge = gate.Gate(settings, baseline)
-        register(judge, _PREFIX + "gate")
-        register(report.Summary(config, settings, judge, lambda: _seconds(config)), _PREFIX + "summary")
+        baseline_gate = gate.Gate(settings, baseline)
+        register(baseline_gate, _PREFIX + "gate")
+        register(report.Summary(config, settings, baseline_gate, lambda: _seconds(config)), _PREFIX + "summary")
         if settings.annotations:
             from .annotations import Annotations
 
@@ -108,46 +114,58 @@ def _forget_run() -> None:
     _tempdirs.unwatch()
     problems.reset()
     scopes.clear()
-    calls.forget()
 
 
-def _enable(config: pytest.Config) -> Runner:
-    """Start checking: follow the tests and their scoped fixtures now; judge them once TensorFlow is
-    imported (a suite that never imports it pays one hook wrapper per test, and one per fixture set up)."""
-    runner = config.stash.get(RUNNER, None)
-    if runner is None:
-        from .runner import Runner
+def _enable(config: pytest.Config) -> Lifecycle:
+    """Start checking: note which test runs; judge the tests once some check exists (the built-in ones
+    once the suite imports TensorFlow)."""
+    lifecycle = config.stash.get(LIFECYCLE, None)
+    if lifecycle is None:
+        from .lifecycle import Lifecycle
 
-        runner = config.stash[RUNNER] = Runner(config, config.stash[SETTINGS], config.stash[BASELINE])
+        lifecycle = config.stash[LIFECYCLE] = Lifecycle(config, config.stash[SETTINGS], config.stash[BASELINE])
         _tempdirs.watch()  # which dirs are this run's temporary ones: what mkdtemp makes from now on
-        config.pluginmanager.register(Following(runner), _PREFIX + "following")
-        _imports.when_imported("tensorflow", lambda _module: _register_checks(config))
-    return runner
+        config.pluginmanager.register(Watching(lifecycle), _WATCHING)
+        _imports.when_imported("tensorflow", lambda _module: _tensorflow_imported(config))
+    return lifecycle
 
 
 def _start_judging(config: pytest.Config) -> None:
-    """Some check exists: judge every test from now on, the running one (if any) included."""
-    if not config.pluginmanager.has_plugin(_JUDGING):
-        runner = config.stash[RUNNER]
-        config.pluginmanager.register(Judging(runner), _JUDGING)
-        runner.start()
+    """Some check exists: judge every test from now on, the running one (if any) included, and the
+    wider-scoped fixtures being set up right now."""
+    pluginmanager = config.pluginmanager
+    if pluginmanager.has_plugin(_JUDGING):
+        return
+    from .lifecycle import fixtures_in_setup
+
+    lifecycle = config.stash[LIFECYCLE]
+    watching = pluginmanager.get_plugin(_WATCHING)
+    with lifecycle.clock:
+        if isinstance(watching, Watching):
+            pluginmanager.unregister(watching)
+            lifecycle.start(watching.item, watching.environ, fixtures_in_setup())
+        else:
+            lifecycle.start()
+        pluginmanager.register(Following(lifecycle), _PREFIX + "following")
+        pluginmanager.register(Judging(lifecycle), _JUDGING)
+        if lifecycle.settle_setups():
+            pluginmanager.register(Settling(lifecycle), _SETTLING)
 
 
-def _register_checks(config: pytest.Config) -> None:
-    from . import _tf
-    from .checks import RunInfo, builtin
+def _tensorflow_imported(config: pytest.Config) -> None:
+    from . import _tf, checks
 
     _start_judging(config)  # first: a problem instrumenting TF below is delivered on the running test
-    _tf.install()
-    for check in builtin(RunInfo.of(config, config.stash[SETTINGS].all_threads)):
-        name: str = getattr(check, "name")  # noqa: B009 (every built-in check names itself)
-        if not config.pluginmanager.has_plugin(name):
-            config.pluginmanager.register(check, name)
+    with config.stash[LIFECYCLE].clock:
+        _tf.install()
+        run = checks.RunInfo.of(config)
+        for name in checks.MODULES:
+            checks.register(config, name, run)
 
 
 def _seconds(config: pytest.Config) -> dict[str, float]:
-    runner = config.stash.get(RUNNER, None)
-    return {**runner.checks.seconds, report.HOOKS_KEY: runner.hook_seconds} if runner is not None else {}
+    lifecycle = config.stash.get(LIFECYCLE, None)
+    return {**lifecycle.checks.seconds, report.HOOKS_KEY: lifecycle.hook_seconds} if lifecycle is not None else {}
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -177,14 +195,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         from ._tf import placeholders_first
 
         placeholders_first(items)  # a setUpModule leak is then reported on a test that ran
-    runner = _enable(config) if default != "off" else config.stash.get(RUNNER, None)
-    if runner is not None:
-        runner.known_kinds()  # a check's bad kinds stop the run here, too
-        kinds: markers.Known = runner.known_kinds
+    lifecycle = _enable(config) if default != "off" else config.stash.get(LIFECYCLE, None)
+    if lifecycle is not None:
+        lifecycle.known_kinds()  # a check's bad kinds stop the run here, too
+        kinds: markers.Known = lifecycle.known_kinds
     else:  # off, unless a marker turns it on: the kinds are only needed if a marker names some
         import functools
 
-        kinds = functools.cache(calls.Checks(config.pluginmanager).known)
+        from .dispatch import Checks
+
+        kinds = functools.cache(Checks(config.pluginmanager).known)
 
     try:
         parents: dict[markers.Node, Policy] = {}
@@ -199,11 +219,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=items[:])
         items[:] = []
         return
-    if runner is None and any(policy.mode != "off" for policy in policies):
-        runner = _enable(config)
-    if runner is not None:
-        runner.prepare(items, policies)
-        if runner.checks.any_check():  # a check of the user's own, in a suite that may never import TF
+    if lifecycle is None and any(policy.mode != "off" for policy in policies):
+        lifecycle = _enable(config)
+    if lifecycle is not None:
+        lifecycle.prepare(items, policies)
+        if lifecycle.checks.any_check():  # a check of the user's own, in a suite that may never import TF
             _start_judging(config)
 
 
@@ -237,138 +257,185 @@ class KerasReset:
             self.clear()
 
 
-class Following:
-    """Which test runs, and which scoped fixtures are being set up: registered when some test is
-    checked, so that TensorFlow imported in the middle of a test finds who owns what it creates. Every
-    hook adds its time to the plugin's own clock (``hook_seconds`` in the JSON report)."""
+def _environ() -> dict[Any, Any]:
+    """``os.environ`` as it stores it: copied in C (about 1 us), not decoded entry by entry."""
+    data = getattr(os.environ, "_data", None)
+    return data.copy() if isinstance(data, dict) else dict(os.environ)
 
-    def __init__(self, runner: Runner) -> None:
-        self.runner = runner
+
+class Watching:
+    """Before any check exists: which test runs (and the environment it started with), so that checking
+    can begin in the middle of it when the suite imports TensorFlow there. Two plain hooks a test."""
+
+    def __init__(self, lifecycle: Lifecycle) -> None:
+        self.lifecycle = lifecycle
+        self.item: pytest.Item | None = None
+        self.environ: dict[Any, Any] | None = None
 
     @pytest.hookimpl
     def pytest_plugin_registered(self) -> None:
-        self.runner.plugins_changed()
+        self.lifecycle.plugins_changed()
+
+    @pytest.hookimpl(tryfirst=True)  # tryfirst: before other plugins' protocol implementations
+    def pytest_runtest_protocol(self, item: pytest.Item) -> None:
+        self.item, self.environ = item, _environ()
+
+    @pytest.hookimpl
+    def pytest_runtest_logfinish(self) -> None:
+        self.item = self.environ = None
+
+
+class Following:
+    """Which test runs, and which scoped fixtures are being set up, once some check exists. Every hook
+    adds its time to the plugin's own clock (``hook_seconds`` in the JSON report)."""
+
+    def __init__(self, lifecycle: Lifecycle) -> None:
+        self.lifecycle = lifecycle
+
+    @pytest.hookimpl
+    def pytest_plugin_registered(self) -> None:
+        self.lifecycle.plugins_changed()
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)  # tryfirst: snapshot before other plugins' setup work
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
-        runner = self.runner
-        start = perf_counter()
-        runner.begin_test(item)
-        runner.hook_seconds += perf_counter() - start
+        lifecycle = self.lifecycle
+        with lifecycle.clock:
+            lifecycle.begin_test(item)
         try:
             return (yield)
         finally:
-            start = perf_counter()
-            runner.leave_test()
-            runner.hook_seconds += perf_counter() - start
+            with lifecycle.clock:
+                lifecycle.leave_test()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_fixture_setup(
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
     ) -> Generator[None, Any, Any]:
-        runner = self.runner
-        start = perf_counter()
-        fixture = runner.fixture_starting(fixturedef, request)
-        runner.hook_seconds += perf_counter() - start
+        lifecycle = self.lifecycle
+        with lifecycle.clock:
+            fixture = lifecycle.fixture_starting(fixturedef, request)
         if fixture is None:
             return (yield)
         try:
             result = yield
         except BaseException:
-            start = perf_counter()
-            runner.fixture_failed(fixture)
-            runner.hook_seconds += perf_counter() - start
+            with lifecycle.clock:
+                lifecycle.fixture_failed(fixture)
             raise
-        start = perf_counter()
-        runner.fixture_ready(fixturedef, fixture)
-        runner.hook_seconds += perf_counter() - start
+        with lifecycle.clock:
+            lifecycle.fixture_ready(fixturedef, fixture)
         return result
 
 
-class Judging:
-    """The hooks that judge every test and deliver what the runner and the verdict decided,
-    registered once some check exists (the built-in ones when the suite imports TensorFlow)."""
+class Settling:
+    """Registered only while fixtures found being set up when checking began are not known to be ready:
+    at the latest, they are when the test's call begins."""
 
-    def __init__(self, runner: Runner) -> None:
-        self.runner = runner
+    def __init__(self, lifecycle: Lifecycle) -> None:
+        self.lifecycle = lifecycle
+
+    @pytest.hookimpl(tryfirst=True)  # tryfirst: before the test body runs
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        with self.lifecycle.clock:
+            if not self.lifecycle.settle_setups():
+                item.config.pluginmanager.unregister(self)
+
+
+class Judging:
+    """The hooks that judge every test and deliver what the lifecycle and the verdict decided, registered
+    once some check exists (the built-in ones when the suite imports TensorFlow)."""
+
+    def __init__(self, lifecycle: Lifecycle) -> None:
+        self.lifecycle = lifecycle
 
     @pytest.hookimpl
     def pytest_fixture_post_finalizer(self, fixturedef: pytest.FixtureDef[Any]) -> None:
-        start = perf_counter()
-        self.runner.fixture_torn_down(fixturedef)
-        self.runner.hook_seconds += perf_counter() - start
+        with self.lifecycle.clock:
+            self.lifecycle.fixture_torn_down(fixturedef)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:
-        test = self.runner.test
+        lifecycle = self.lifecycle
+        test = lifecycle.test
         if test is not None:
             test.tearing_down = True
         try:
             yield
         except BaseException:
-            self._deliver(item, teardown_failed=True)
+            with lifecycle.clock:
+                lifecycle.end_test(item, teardown_failed=True)
             raise
-        self._deliver(item, teardown_failed=False)
+        with lifecycle.clock:
+            lifecycle.end_test(item, teardown_failed=False)
 
-    def _deliver(self, item: pytest.Item, teardown_failed: bool) -> None:
-        start = perf_counter()
-        try:
-            settlement = self.runner.end_test(item, teardown_failed)
-            test = self.runner.test
-            if test is not None and test.findings:
-                item.user_properties.extend(report.junit_properties(test.findings))
-            _deliver(item, settlement)
-        finally:
-            self.runner.hook_seconds += perf_counter() - start
-
-    # tryfirst: the outermost wrapper, so it sees the report after pytest's xfail handling
+    # tryfirst: the outermost wrapper, so it has the last word on the report (after pytest's xfail handling)
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         rep = yield
-        if call.when != "setup" or rep.failed:
-            start = perf_counter()
-            self._report(item, call.when, rep)
-            self.runner.hook_seconds += perf_counter() - start
+        if call.when == "setup" and not rep.failed:
+            return rep
+        lifecycle = self.lifecycle
+        test = lifecycle.test
+        if test is None or test.item is not item:
+            return rep
+        with lifecycle.clock:
+            if call.when == "teardown":
+                deliver(item, rep, test, lifecycle.judged(test))
+            else:
+                if call.when == "call":
+                    test.ran = not rep.skipped or hasattr(rep, "wasxfail")
+                if rep.failed:
+                    _explain_failure(lifecycle, test, rep)
         return rep
 
-    def _report(self, item: pytest.Item, when: str, rep: pytest.TestReport) -> None:
-        runner = self.runner
-        test = runner.test
-        if test is None or test.item is not item:
-            return
-        if when == "call":
-            test.ran = not rep.skipped or hasattr(rep, "wasxfail")
-        if rep.failed and when != "teardown":
-            polluters = runner.polluters.of(str(rep.longrepr))
-            if polluters:
-                rep.sections.append(("estimator isolation: leaks still in place", report.format_polluters(polluters)))
-            notes = scopes.notes()
-            if notes:
-                rep.sections.append(("estimator isolation", "\n".join(notes)))
-        if when == "teardown":
-            if test.findings:  # on the report, so xdist carries it to the controller's summary
-                setattr(rep, report.REPORT_ATTR, [finding.to_json() for finding in test.findings])
-            judged = runner.judged(test)
-            if judged:  # what the baseline may replace, and call fixed (see gate.py)
-                setattr(rep, report.JUDGED_ATTR, judged)
-            if hasattr(rep, "wasxfail") and test.failed:  # see verdict.fails_xfail
-                rep.outcome = "failed"
-                del rep.wasxfail
+
+def _explain_failure(lifecycle: Lifecycle, test: CurrentTest, rep: pytest.TestReport) -> None:
+    """A failing setup or call: the leaks still in place as its probable polluters, what the plugin undid
+    right before it (it may depend on that leak), and what the checks noted while it ran."""
+    polluters = lifecycle.polluters.of(str(rep.longrepr))
+    if polluters:
+        rep.sections.append(("estimator isolation: leaks still in place", report.format_polluters(polluters)))
+    if test.undone_before:
+        rep.sections.append(("estimator isolation: undone before this test", report.format_undone(test.undone_before)))
+    notes = scopes.notes()
+    if notes:
+        rep.sections.append(("estimator isolation", "\n".join(notes)))
 
 
-def _deliver(item: pytest.Item, settlement: Settlement) -> None:
-    """Emit the warnings, then raise the failure (at teardown: the test's report shows it as an error)."""
+def deliver(item: pytest.Item, rep: pytest.TestReport, test: CurrentTest, judged: list[str]) -> None:
+    """The one place the verdict reaches pytest: the test's teardown report carries its findings (so
+    xdist carries them to the controller's summary), its junit properties and, for a settlement that
+    fails the test, the failure (its outcome: an error at teardown, an xfail test's too). Warnings are
+    emitted at the leak's creation site; one the warnings filters turn into an error fails the test with
+    the same text."""
+    if test.findings:
+        setattr(rep, report.REPORT_ATTR, [finding.to_json() for finding in test.findings])
+        rep.user_properties.extend(report.junit_properties(test.findings))
+    if judged:  # what the baseline may replace, and call fixed (see gate.py)
+        setattr(rep, report.JUDGED_ATTR, judged)
+    settlement: Settlement = test.settlement
+    failures = [settlement.failure] if settlement.failure is not None else []
     for text, where in settlement.warnings:
-        _warn_at(item, text, where)
-    if settlement.failure is not None:
-        pytest.fail(settlement.failure, pytrace=False)
+        raised = _warn_at(item, text, where)
+        if raised is not None:
+            failures.append(raised)
+    if not failures:
+        return
+    text = "\n".join(failures)
+    if rep.failed:  # its teardown failed already: that error stays, this is added to it
+        rep.sections.append(("estimator isolation", text))
+        return
+    rep.outcome = "failed"
+    rep.longrepr = text
+    if hasattr(rep, "wasxfail"):  # a leak is not the failure an xfail test expects
+        del rep.wasxfail
 
 
-def _warn_at(item: pytest.Item, text: str, where: Site | None) -> None:
-    """Warn with the leak's creation site as the warning's location; under ``-W error`` the error
-    names that site too, not this plugin's code."""
+def _warn_at(item: pytest.Item, text: str, where: Site | None) -> str | None:
+    """Warn with the leak's creation site as the warning's location; under ``-W error`` the failure
+    (returned) names that site too, not this plugin's code."""
     if where is None or not where.line:
         path, line = item.reportinfo()[:2]
         filename, lineno = str(path), (line or 0) + 1
@@ -377,5 +444,5 @@ def _warn_at(item: pytest.Item, text: str, where: Site | None) -> None:
     try:
         warnings.warn_explicit(EstimatorIsolationWarning(text), EstimatorIsolationWarning, filename, lineno)
     except EstimatorIsolationWarning as exc:
-        __tracebackhide__ = True
-        pytest.fail(f"{filename}:{lineno}: {exc}", pytrace=False)
+        return f"{filename}:{lineno}: {exc}"
+    return None

@@ -30,7 +30,7 @@ TF_KEY = "estimator_isolation_tensorflow"  # in xdist's workeroutput: the contro
 
 def format_leak(finding: Finding, verbose: bool = False) -> str:
     lines = [f"{finding.code} {finding.kind}: {finding.what}"]
-    if finding.owner.startswith(("fixture ", "setup_", "setUpClass ", "setUpModule ")):
+    if finding.owner_kind == "fixture":
         lines.append(f"  owner: {finding.owner}")
     if finding.kind == CHECK_ERROR.name and finding.stack:
         lines.append("  traceback (innermost first):")
@@ -52,18 +52,29 @@ def format_failure(findings: Sequence[Finding], verbose: bool, nodeid: str) -> s
     else:
         who = " and ".join(owners) + (" and this test" if len(owners) < len({f.owner for f in findings}) else "")
         head = f"estimator-isolation: {who} leaked TensorFlow state, found at its teardown: {kinds} (strict mode)"
-    running = sum(1 for f in findings if f.code == "EI403" and not f.cleaned)  # TF threads: never stopped
-    if all(f.cleaned for f in findings):
+    left = [f for f in findings if not f.cleaned]
+    if not left:
         tail = "Cleaned up, so later tests start clean."
-    elif running == len(findings):
-        tail = ""
     else:
-        tail = "Cleaned up what the plugin can undo; it never deletes a directory it did not create."
-    if running:
-        threads = "This thread keeps" if running == 1 else f"These {running} threads keep"
-        tail = f"{tail} {threads} running through every later test: the plugin cannot stop a thread.".lstrip()
+        by_kind = Counter(f.left for f in left if any(f.left))
+        said = [(one if n == 1 else many.format(n=n)) for (one, many), n in by_kind.items()]
+        if sum(by_kind.values()) < len(left) or len(left) < len(findings):
+            said.insert(0, "Cleaned up what the plugin can undo.")
+        tail = " ".join(said)
     allow = 'Allow a kind for one test: @pytest.mark.allow_leaks("<kind>").'
     return "\n".join([head, *(format_leak(f, verbose) for f in findings), f"{tail} {allow}"])
+
+
+def format_undone(undone: Sequence[Finding]) -> str:
+    """The brittle-test clue: what the plugin undid right before a test that failed (iDFlakies' *brittle*
+    test, whose *state-setter* is the earlier test)."""
+    head = "undone by the plugin right before this test:"
+    lines = [f"{head} {f.code} {f.kind} left by {f.owner}: {f.what}" for f in undone]
+    lines.append(
+        "if this test passes without the plugin (or in another order), it depends on that leak: "
+        "set up what it needs itself"
+    )
+    return "\n".join(lines)
 
 
 def format_polluters(polluters: Sequence[tuple[bool, Finding]]) -> str:
@@ -141,9 +152,23 @@ class Summary:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "teardown":  # the plugin's attributes travel on teardown reports only
             return
-        for entry in getattr(report, REPORT_ATTR, None) or ():
-            self.findings.append(Finding.from_json(entry, nodeid=report.nodeid))
+        found = [Finding.from_json(entry, nodeid=report.nodeid) for entry in getattr(report, REPORT_ATTR, None) or ()]
+        self.findings.extend(found)
         self.judged.update(getattr(report, JUDGED_ATTR, None) or ())
+        warned = [finding for finding in found if finding.outcome == "warned"]
+        if warned:
+            self._print_now(report.nodeid, warned)
+
+    def _print_now(self, nodeid: str, warned: list[Finding]) -> None:
+        """A warn-mode finding is printed as soon as its test's report arrives (from an xdist worker too):
+        a run that later hangs (a leaked TF_CONFIG makes an Estimator wait for its chief) shows its cause."""
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is None:
+            return
+        for finding in warned:
+            terminal.write_line(
+                f"estimator-isolation: {nodeid}: {finding.code} {finding.kind}: {finding.what}", yellow=True
+            )
 
     @pytest.hookimpl
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:

@@ -13,6 +13,10 @@ import pytest
 _T = TypeVar("_T")
 _D = TypeVar("_D")
 
+ENVIRON = pytest.StashKey[dict]()  # type: ignore[type-arg]
+"""On the scope of a test that was running when checking began (the suite imported TensorFlow inside it):
+``os.environ`` as it was when that test started, as ``os.environ`` stores it (encoded keys and values)."""
+
 
 class _Stash(pytest.Stash):
     """A :class:`pytest.Stash` whose ``get`` looks before it reads: pytest's raises and catches a

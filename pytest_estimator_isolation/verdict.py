@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, NamedTuple
 
-from .findings import Finding, Outcome
+from .findings import Finding, Outcome, OwnerKind
 from .leaks import Leak, Site
 from .markers import Policy
 from .report import format_failure, format_leak
@@ -49,12 +49,18 @@ def outcome(finding: Finding, policy: Policy, baseline: Baseline | None, updatin
     return "warned"
 
 
-def judge(leaks: Sequence[Leak], policy: Policy, baseline: Baseline | None, updating_baseline: bool) -> list[Finding]:
-    """The findings for what one scope leaked (already filtered with :func:`reported`), each with its
-    outcome and whether it is undone now."""
+def judge(
+    leaks: Sequence[Leak],
+    policy: Policy,
+    baseline: Baseline | None,
+    updating_baseline: bool,
+    owner_kind: OwnerKind = "test",
+) -> list[Finding]:
+    """The findings for what one scope (a test, or a scoped fixture) leaked (already filtered with
+    :func:`reported`), each with its outcome and whether it is undone now."""
     findings = []
     for leak in leaks:
-        finding = Finding.of(leak, "warned", cleans(leak, policy))
+        finding = Finding.of(leak, "warned", cleans(leak, policy), owner_kind=owner_kind)
         findings.append(replace(finding, outcome=outcome(finding, policy, baseline, updating_baseline)))
     return findings
 
@@ -78,7 +84,7 @@ def settle(
     """What the test ``nodeid`` gets for the findings reported on it (its own, and those of the scoped
     fixtures torn down with it), and for the plugin's own problems since the last test. A test whose
     teardown already raised keeps that error and is not failed again. A failure stands even for an
-    ``xfail`` test: a leak is not the failure it expects (see ``fails_xfail``)."""
+    ``xfail`` test: a leak is not the failure it expects."""
     if not findings and not problems:
         return NOTHING
     warnings = [(format_leak(f, verbose), f.where) for f in findings if f.outcome == "warned"]
@@ -86,9 +92,3 @@ def settle(
     failed = [f for f in findings if f.outcome == "failed"]
     failure = format_failure(failed, verbose, nodeid) if failed and not teardown_failed else None
     return Settlement(failure, tuple(warnings))
-
-
-def fails_xfail(settlement: Settlement) -> bool:
-    """pytest turns any error of an ``xfail`` test into "XFAIL at teardown": a leak that fails the test
-    must fail the run like any other."""
-    return settlement.failure is not None

@@ -10,11 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import NEEDS, QUIET
+from helpers import CHECKOUT, NEEDS, QUIET
 
 import pytest_estimator_isolation
 
-CHECKOUT = Path(__file__).resolve().parent.parent
 if not Path(pytest_estimator_isolation.__file__).resolve().is_relative_to(CHECKOUT):
     raise pytest.UsageError(
         f"these tests would test {pytest_estimator_isolation.__file__}, not the checkout {CHECKOUT}: run them "

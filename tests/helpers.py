@@ -10,6 +10,10 @@ from typing import Any
 
 import pytest
 
+CHECKOUT = Path(__file__).resolve().parent.parent
+README = CHECKOUT / "README.md"
+CONTRIBUTING = CHECKOUT / "CONTRIBUTING.md"
+
 HAS_TF = importlib.util.find_spec("tensorflow") is not None
 HAS_ESTIMATOR = importlib.util.find_spec("tensorflow_estimator") is not None
 HAS_XDIST = importlib.util.find_spec("xdist") is not None
@@ -124,3 +128,10 @@ def baseline_owners(path: Path) -> list[str]:
 
 def write_baseline(path: Path, entries: list[dict[str, Any]], schema: int = 2) -> None:
     path.write_text(json.dumps({"schema": schema, "leaks": entries}, indent=2) + "\n")
+
+
+def leak_table_rows(readme: str) -> list[tuple[str, str]]:
+    """(code, name) of every row of the README's leak table, in order (the table is pinned to the code)."""
+    table = readme.split("<!-- leak-table -->")[1].split("<!-- /leak-table -->")[0]
+    rows = [line.split("|")[1:3] for line in table.splitlines() if line.startswith("| EI")]
+    return [(code.strip(), name.strip().strip("`")) for code, name in rows]

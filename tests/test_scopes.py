@@ -341,3 +341,23 @@ def test_a_leak_left_in_place_is_not_blamed_again_on_the_fixtures_around_it(pyte
     result.assert_outcomes(passed=2, warnings=2)
     owners = sorted((leak["owner"].split("::", 1)[-1], leak["code"]) for leak in read_report(pytester)["leaks"])
     assert owners == [("TestInClass::test_sets_floatx", "EI301"), ("test_disables_eager", "EI105")]
+
+
+def test_tf_config_set_by_the_first_test_to_import_tf_is_seen(pytester, run_pytest):
+    """The environment a test started with is noted before TF is loaded (one copy of os.environ): a test
+    that sets TF_CONFIG and only then imports TF is still seen to have changed it (issue 30, item 12)."""
+    pytester.makepyfile(
+        """
+        import os
+
+        def test_sets_tf_config_then_imports_tf():
+            os.environ["TF_CONFIG"] = '{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "worker", "index": 0}}'
+            import tensorflow as tf
+
+        def test_after():
+            assert "TF_CONFIG" not in os.environ
+        """
+    )
+    result = run_pytest("--estimator-isolation", "-p", "no:randomly")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["EI303 environment: os.environ?'TF_CONFIG'? is '{*}', was unset before the test"])

@@ -4,6 +4,7 @@ Fast (well under a second in all); the behaviour around real tests is in the pyt
 from __future__ import annotations
 
 import pytest
+from helpers import README, leak_table_rows
 
 from pytest_estimator_isolation import problems, report
 from pytest_estimator_isolation.checks import kinds
@@ -86,7 +87,7 @@ def test_a_teardown_that_failed_already_is_not_failed_again_but_still_warns():
 
 
 def test_failure_names_a_setup_that_leaked_rather_than_the_test():
-    found = Finding.of(leak(owner="setup_module of t.py"), "failed", True)
+    found = Finding.of(leak(owner="setup_module of t.py"), "failed", True, owner_kind="fixture")
     text = settle([found], [], verbose=False, nodeid="t.py::test_last", teardown_failed=False).failure
     assert text is not None
     assert text.startswith("estimator-isolation: setup_module of t.py leaked TensorFlow state, found at its teardown")
@@ -188,14 +189,7 @@ def test_bad_markers_are_one_line_usage_errors(marker, message):
 
 
 def test_readme_leak_table_is_the_checks_kinds_row_for_row():
-    from pathlib import Path
-
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    table = readme.split("<!-- leak-table -->")[1].split("<!-- /leak-table -->")[0]
-    rows = [line.split("|")[1:3] for line in table.splitlines() if line.startswith("| EI")]
-    assert [(code.strip(), name.strip().strip("`")) for code, name in rows] == [
-        (kind.code, kind.name) for kind in BUILTIN
-    ]
+    assert leak_table_rows(README.read_text(encoding="utf-8")) == [(kind.code, kind.name) for kind in BUILTIN]
 
 
 def test_a_scope_stash_is_a_pytest_stash():

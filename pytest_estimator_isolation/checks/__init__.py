@@ -44,14 +44,16 @@ class RunInfo(NamedTuple):
     all_threads: bool = False
 
     @classmethod
-    def of(cls, config: pytest.Config, all_threads: bool = False) -> RunInfo:
+    def of(cls, config: pytest.Config) -> RunInfo:
+        from ..options import threads_mode
+
         basetemp = config.getoption("basetemp", None)
         workerinput: Any = getattr(config, "workerinput", None)
         root = None
         if basetemp:  # pytest-xdist gives each worker --basetemp=<root>/popen-gwN
             root = Path(basetemp).parent if workerinput is not None else Path(basetemp)
         worker = str(workerinput.get("workerid", "")) if workerinput is not None else ""
-        return cls(str(config.rootpath), root, worker, all_threads)
+        return cls(str(config.rootpath), root, worker, threads_mode(config) == "all")
 
 
 def _modules() -> list[ModuleType]:
@@ -69,6 +71,36 @@ def kinds() -> tuple[LeakKind, ...]:
 def builtin(run: RunInfo) -> list[object]:
     """One check per module, in registration order."""
     return [module.make(run) for module in _modules()]
+
+
+def register(config: pytest.Config, module: str | ModuleType, run: RunInfo | None = None) -> object:
+    """Make one module's check and register it under its name: what the plugin does for each of
+    :data:`MODULES` once the suite imports TensorFlow, and what a check's own in-process tests do in an
+    inner conftest (``checks.register(config, "my_hazard")``, before any TF). A module not in
+    :data:`MODULES` has its kinds declared too. The check's ``name`` must be ``estimator_isolation.`` and
+    the module's name (baselines, reports and the bench name checks so)."""
+    if isinstance(module, str):
+        module = importlib.import_module(f"{__name__}.{module}")
+    check = module.make(run if run is not None else RunInfo.of(config))
+    expected = f"estimator_isolation.{module.__name__.rpartition('.')[2]}"
+    name = getattr(check, "name", None)
+    if name != expected:
+        raise TypeError(f"{module.__name__}: its check is named {name!r}; name it {expected!r}, after its module")
+    pluginmanager = config.pluginmanager
+    if not pluginmanager.has_plugin(expected):
+        if module.__name__.rpartition(".")[2] not in MODULES:
+            pluginmanager.register(_Kinds(module.KINDS), expected + ".kinds")
+        pluginmanager.register(check, expected)
+    return check
+
+
+class _Kinds:
+    def __init__(self, kinds: Sequence[LeakKind]) -> None:
+        self.kinds = tuple(kinds)
+
+    @pytest.hookimpl
+    def pytest_estimator_isolation_kinds(self) -> Sequence[LeakKind]:
+        return self.kinds
 
 
 class BuiltinKinds:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from .. import _tf
-from ..calls import check_hook
+from ..dispatch import check_hook
 from ..leaks import Leak, LeakKind
 from ..scopes import Scope
 from . import RunInfo

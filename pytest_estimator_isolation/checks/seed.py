@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from .. import _tf, seeding
-from ..calls import check_hook
+from ..dispatch import check_hook
 from ..leaks import Leak, LeakKind
 from ..scopes import Scope
 from . import RunInfo

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from .. import _sites, _tf, scopes
-from ..calls import check_hook
+from ..dispatch import check_hook
 from ..leaks import Leak, LeakKind, Site
 from ..scopes import Scope
 from . import RunInfo

@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .. import _tf, problems
-from ..calls import check_hook
+from .. import _tf, problems, scopes
+from ..dispatch import check_hook
 from ..leaks import Leak, LeakKind
 from ..scopes import Scope
 from . import RunInfo
@@ -130,6 +130,11 @@ def _env() -> tuple[Any, ...]:
     return tuple(map(os.environ.get, _ENV))
 
 
+def _env_of(environ: dict[Any, Any]) -> tuple[Any, ...]:
+    """The watched variables' values in a copy of ``os.environ``'s own mapping (``scopes.ENVIRON``)."""
+    return tuple(map(environ.get, _KEYS or _ENV))
+
+
 def _decoded(value: Any) -> str | None:
     if isinstance(value, bytes):
         return value.decode(sys.getfilesystemencoding(), "surrogateescape")  # as os.environ decodes
@@ -156,19 +161,22 @@ class TFStateCheck:
     def pytest_estimator_isolation_find_leaks(self, scope: Scope) -> Sequence[Leak]:
         stash = scope.stash
         seen = stash.get(_SEEN, None)
+        late = seen is None  # the check began inside this scope: TF/Keras was imported in it
+        if late and scopes.ENVIRON in stash:  # the environment as the test started, noted before TF
+            seen = _env_of(stash[scopes.ENVIRON])
         touched = stash.get(_tf.state.TOUCHED, None)
         if touched is None and (seen is None or seen == _env()):
             return []
-        when = (
-            f"before the {scope.kind}"
-            if seen is not None
-            else f"when TensorFlow/Keras was imported in this {scope.kind}"
-        )
-        leaks = self._environment(scope, self._env_at_import if seen is None else seen, when)
+        before = f"before the {scope.kind}"
+        imported = f"when TensorFlow/Keras was imported in this {scope.kind}"
+        if seen is None:
+            leaks = self._environment(scope, self._env_at_import, imported)
+        else:
+            leaks = self._environment(scope, seen, before)
         if touched:
             del stash[_tf.state.TOUCHED]  # judged once (a fixture failing in setup is judged at once)
             for entry, change in touched.items():
-                leaks.extend(self._entry(scope, entry, change, when))
+                leaks.extend(self._entry(scope, entry, change, imported if late else before))
         return leaks
 
     def _environment(self, scope: Scope, before: tuple[str | None, ...], when: str) -> list[Leak]:

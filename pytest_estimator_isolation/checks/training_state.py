@@ -48,10 +48,15 @@ from typing import Any
 import pytest
 
 from .. import _sites, _tempdirs, _tf, problems, scopes
-from ..calls import check_hook
+from ..dispatch import check_hook
 from ..leaks import Leak, LeakKind, Site
 from ..scopes import Scope
 from . import RunInfo
+
+_KEPT = "The plugin never deletes or changes a directory it did not create: the checkpoint stays."
+_KEPT_MANY = "The plugin never deletes or changes a directory it did not create: the {n} checkpoints stay."
+_STAYS = "The plugin never deletes or changes a file or directory it did not create: the saved state stays."
+_STAYS_MANY = "The plugin never deletes or changes a file or directory it did not create: the {n} saved states stay."
 
 _WRONG_CHECKPOINT = ("Restoring from checkpoint failed", "not found in checkpoint", "do not have the same shape")
 _WRONG_STATE = (
@@ -70,6 +75,7 @@ SHARED_MODEL_DIR = LeakKind(
     fix="give each test its own directory: the `model_dir` or `make_estimator` fixture, or `tmp_path`",
     symptoms=_WRONG_CHECKPOINT,
     cleanable=False,
+    left=(_KEPT, _KEPT_MANY),
 )
 STALE_CHECKPOINT = LeakKind(
     code="EI202",
@@ -80,6 +86,7 @@ STALE_CHECKPOINT = LeakKind(
     "tf.estimator.WarmStartSettings",
     symptoms=_WRONG_CHECKPOINT,
     cleanable=False,
+    left=(_KEPT, _KEPT_MANY),
 )
 PERSISTENT_MODEL_DIR = LeakKind(
     code="EI203",
@@ -90,6 +97,7 @@ PERSISTENT_MODEL_DIR = LeakKind(
     fix="use the `model_dir` fixture, or a directory under `tmp_path` / `tmp_path_factory`",
     symptoms=_WRONG_CHECKPOINT,
     cleanable=False,
+    left=(_KEPT, _KEPT_MANY),
 )
 TEMP_MODEL_DIR = LeakKind(
     code="EI204",
@@ -112,6 +120,7 @@ SHARED_STATE = LeakKind(
     "fixture that writes it once (`tmp_path_factory`)",
     symptoms=_WRONG_STATE,
     cleanable=False,
+    left=(_STAYS, _STAYS_MANY),
 )
 FIXTURE_STATE = LeakKind(
     code="EI206",
@@ -121,6 +130,7 @@ FIXTURE_STATE = LeakKind(
     fix="copy it first (`shutil.copytree` into `tmp_path`) and train the copy, or save to `tmp_path`",
     symptoms=_WRONG_STATE,
     cleanable=False,
+    left=(_STAYS, _STAYS_MANY),
 )
 PERSISTENT_STATE = LeakKind(
     code="EI207",
@@ -132,6 +142,7 @@ PERSISTENT_STATE = LeakKind(
     fix="save under `tmp_path` / `tmp_path_factory`, or in a `tempfile.TemporaryDirectory()`",
     symptoms=_WRONG_STATE,
     cleanable=False,
+    left=(_STAYS, _STAYS_MANY),
 )
 SHARED_LOG_DIR = LeakKind(
     code="EI208",
@@ -140,6 +151,7 @@ SHARED_LOG_DIR = LeakKind(
     "EventAccumulator on a log dir both wrote into): what it reads depends on which tests ran before it",
     fix="give each test its own log dir (`tmp_path`), and read back only the event files it wrote",
     cleanable=False,
+    left=(_STAYS, _STAYS_MANY),
 )
 
 KINDS = (

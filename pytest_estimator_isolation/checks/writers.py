@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 
 from .. import _sites, _tf, scopes
-from ..calls import check_hook
+from ..dispatch import check_hook
 from ..leaks import Leak, LeakKind, Site
 from ..scopes import Scope
 from . import RunInfo
@@ -67,6 +67,10 @@ TF_THREAD = LeakKind(
     "for a tf.compat.v1.train.Supervisor, close the writer or session that owns it",
     symptoms=("Too many open files", "can't start new thread"),
     cleanable=False,
+    left=(
+        "This thread keeps running through every later test: the plugin cannot stop a thread.",
+        "These {n} threads keep running through every later test: the plugin cannot stop a thread.",
+    ),
 )
 OPEN_FILE = LeakKind(
     code="EI404",

@@ -4,11 +4,11 @@ pluggy calls every implementation of a hook in its own order (``tryfirst``/``try
 around them and stops at a ``firstresult``; it stops at the first exception too. Two rules keep a
 crashing check from hiding what the others find:
 
-- **Built-in checks** decorate their hook methods with :func:`check_hook`: a crash is recorded against
-  the check (it becomes an ``EI900`` on the scope being judged, with the crash's traceback) and the
-  method returns ``None``, so pluggy goes on with the others. The decorator also times the check (the
-  JSON report's ``check_seconds``) and names it on the leaks it finds. Third-party checks may use it
-  too (``from pytest_estimator_isolation import check_hook``).
+- **Built-in checks** decorate their hook methods with :func:`check_hook`: a crash is returned as a
+  :class:`Crash` instead of the method's result, so pluggy goes on with the others and :class:`Checks`
+  turns it into an ``EI900`` on the scope being judged, with the crash's traceback. The decorator also
+  times the check (the JSON report's ``check_seconds``, kept on the check itself) and names it on the
+  leaks it finds. Third-party checks may use it too (``from pytest_estimator_isolation import check_hook``).
 - **Any other implementation that raises** (a plain method, or a wrapper) ends that call: the plugin
   names the check from the traceback, records the crash the same way, and calls the hook again without
   that check (pluggy's ``subset_hook_caller``). A decorated ``find_leaks`` answers a repeated call for the
@@ -16,7 +16,8 @@ crashing check from hiding what the others find:
 
 ``cleanup`` is called once for each check that found leaks to undo, through a hook caller of that check
 alone, in pluggy's order, with only its own leaks. A leak belongs to the check that returned it (named by
-the decorator) or else to the check that declares its kind.
+the decorator) or else to the check that declares its kind. Nothing here is kept in module globals: a
+crash travels as a result, a check's time on the check.
 """
 
 from __future__ import annotations
@@ -45,8 +46,10 @@ _CRASHES = pytest.StashKey[list[Leak]]()  # on a scope: what crashed in its snap
 
 
 class Crash:
-    def __init__(self, check: str, hook: str, exc: BaseException) -> None:
-        self.check, self.hook, self.exc = check, hook, exc
+    """A check's hook raised: what, where, and (for a decorated check) the check itself."""
+
+    def __init__(self, check: str, hook: str, exc: BaseException, plugin: object = None) -> None:
+        self.check, self.hook, self.exc, self.plugin = check, hook, exc, plugin
 
     def text(self) -> str:
         short = self.hook.removeprefix("pytest_estimator_isolation_")
@@ -65,12 +68,9 @@ class Crash:
         return Leak(CHECK_ERROR, owner, self.text(), stack=stack, check=self.check)
 
 
-# What decorated methods recorded, drained after every hook call (a module list: the decorator has no
-# other way to reach the run; emptied at the end of every run).
-_crashed: list[Crash] = []
-_seconds: dict[str, float] = {}
-
 _F = TypeVar("_F", bound=Callable[..., Any])
+_SECONDS = "_estimator_isolation_seconds"  # on a decorated check: its time in its hooks
+_FOUND = "_estimator_isolation_found"  # on a decorated check: (scope, leaks) of its last find_leaks
 
 
 def check_hook(*, tryfirst: bool = False, trylast: bool = False) -> Callable[[_F], _F]:
@@ -86,16 +86,15 @@ def check_hook(*, tryfirst: bool = False, trylast: bool = False) -> Callable[[_F
         @functools.wraps(method)
         def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
             start = now()
-            name: str = getattr(self, "name", None) or type(self).__name__
             try:
                 if is_find:
-                    return _find_once(self, name, method, *args, **kwargs)
+                    return _find_once(self, method, *args, **kwargs)
                 return method(self, *args, **kwargs)
             except Exception as exc:
-                _crashed.append(Crash(name, hook, exc))
-                return None
+                return Crash(_name(self), hook, exc, self)
             finally:
-                _seconds[name] = _seconds.get(name, 0.0) + (now() - start)
+                spent = self.__dict__
+                spent[_SECONDS] = spent.get(_SECONDS, 0.0) + (now() - start)
 
         marked: _F = pytest.hookimpl(tryfirst=tryfirst, trylast=trylast)(guarded)  # type: ignore[assignment]
         return marked
@@ -103,16 +102,32 @@ def check_hook(*, tryfirst: bool = False, trylast: bool = False) -> Callable[[_F
     return decorate
 
 
-def _find_once(check: Any, name: str, method: Callable[..., Any], scope: Scope) -> Any:
-    last = check.__dict__.get("_estimator_isolation_found")
+def _name(check: Any) -> str:
+    name: str = getattr(check, "name", None) or type(check).__name__
+    return name
+
+
+def _find_once(check: Any, method: Callable[..., Any], scope: Scope) -> Any:
+    last = check.__dict__.get(_FOUND)
     if last is not None and last[0] is scope:  # the hook called again after another check crashed
         return last[1]
     leaks = method(check, scope)
     if leaks:
+        name = _name(check)
         for leak in leaks:
             leak.check = leak.check or name
-    check._estimator_isolation_found = (scope, leaks)
+    check.__dict__[_FOUND] = (scope, leaks)
     return leaks
+
+
+def _crashes(results: Any) -> tuple[list[Any], list[Crash]]:
+    """A hook's results without the crashes decorated checks returned, and those crashes."""
+    if not results:
+        return [], []
+    crashes = [result for result in results if isinstance(result, Crash)]
+    if not crashes:
+        return list(results), []
+    return [result for result in results if not isinstance(result, Crash)], crashes
 
 
 class Checks:
@@ -127,36 +142,49 @@ class Checks:
 
     @property
     def seconds(self) -> dict[str, float]:
-        """Time spent in each decorated check."""
-        return dict(_seconds)
+        """Time spent in each decorated check, by the check's name."""
+        seconds: dict[str, float] = {}
+        for plugin in self._pm.get_plugins():
+            spent = getattr(plugin, "__dict__", {}).get(_SECONDS)
+            if spent is not None:
+                seconds[_name(plugin)] = seconds.get(_name(plugin), 0.0) + spent
+        return seconds
 
-    def _call(self, name: str, **kwargs: Any) -> Any:
+    def _call(self, name: str, **kwargs: Any) -> tuple[Any, list[Crash]]:
+        """The hook's result and the crashes on the way: a decorated check's, returned as its result (for a
+        ``firstresult`` hook the call goes on without it), or an undecorated one's exception."""
         caller = getattr(self._hook, name)
         removed: list[object] = []
+        crashes: list[Crash] = []
         while True:
             try:
-                return caller(**kwargs)
+                result = caller(**kwargs)
             except Exception as exc:
                 plugin, check = _culprit(exc, caller.get_hookimpls())
-                _crashed.append(Crash(check, name, exc))
+                crashes.append(Crash(check, name, exc))
                 if plugin is None:
-                    return None
-                removed.append(plugin)
-                caller = self._pm.subset_hook_caller(name, remove_plugins=removed)
+                    return None, crashes
+            else:
+                if not isinstance(result, Crash):
+                    results, crashed = _crashes(result) if isinstance(result, list) else (result, [])
+                    return results, crashes + crashed
+                crashes.append(result)
+                plugin = result.plugin
+            removed.append(plugin)
+            caller = self._pm.subset_hook_caller(name, remove_plugins=removed)
 
     def kinds(self) -> list[LeakKind]:
         """Every kind the checks declare (a crash, or a result that is not a kind, is a usage error)."""
         kinds = []
         for impl in getattr(self._hook, KINDS).get_hookimpls():
-            for kind in self._declared(impl.plugin, impl.plugin_name):
+            for kind in self._declared(impl.plugin):
                 self._owners.setdefault(kind.name, impl.plugin_name)
                 kinds.append(kind)
         return kinds
 
-    def _declared(self, plugin: object, check: str) -> Iterator[LeakKind]:
-        alone = self._alone(KINDS, plugin)
-        groups = self._call_alone(alone)
-        for crash in take_crashes():
+    def _declared(self, plugin: object) -> Iterator[LeakKind]:
+        groups, crashes = self._call_alone(self._alone(KINDS, plugin))
+        for crash in crashes:
             raise pytest.UsageError(f"estimator-isolation: {crash.text()}")
         for group in groups or ():
             for kind in group if isinstance(group, (list, tuple)) else [group]:
@@ -166,12 +194,11 @@ class Checks:
                     )
                 yield kind
 
-    def _call_alone(self, caller: Any, **kwargs: Any) -> Any:
+    def _call_alone(self, caller: Any, **kwargs: Any) -> tuple[list[Any], list[Crash]]:
         try:
-            return caller(**kwargs)
+            return _crashes(caller(**kwargs))
         except Exception as exc:
-            _crashed.append(Crash(_culprit(exc, caller.get_hookimpls())[1], caller.name, exc))
-            return None
+            return [], [Crash(_culprit(exc, caller.get_hookimpls())[1], caller.name, exc)]
 
     def _alone(self, name: str, plugin: object) -> Any:
         """A hook caller for ``plugin``'s implementations only (its wrappers included)."""
@@ -187,16 +214,15 @@ class Checks:
         return bool(getattr(self._hook, FIND_LEAKS).get_hookimpls())
 
     def snapshot(self, scope: Scope) -> None:
-        self._call(SNAPSHOT, scope=scope)
-        if _crashed:  # found at its find_leaks, with whatever that finds
-            scope.stash.setdefault(_CRASHES, []).extend(crash.leak(scope.owner) for crash in take_crashes())
+        _, crashes = self._call(SNAPSHOT, scope=scope)
+        if crashes:  # found at its find_leaks, with whatever that finds
+            scope.stash.setdefault(_CRASHES, []).extend(crash.leak(scope.owner) for crash in crashes)
             self._kept = True
 
     def find_leaks(self, scope: Scope) -> list[Leak]:
-        groups: list[Sequence[Leak]] = self._call(FIND_LEAKS, scope=scope) or []
-        leaks = [leak for group in groups if group for leak in group]
-        if _crashed:
-            leaks.extend(crash.leak(scope.owner) for crash in take_crashes())
+        groups, crashes = self._call(FIND_LEAKS, scope=scope)
+        leaks = [leak for group in groups or () if group for leak in group]
+        leaks.extend(crash.leak(scope.owner) for crash in crashes)
         crashed = scope.stash.get(_CRASHES, None) if self._kept else None
         if crashed:
             del scope.stash[_CRASHES]
@@ -217,26 +243,12 @@ class Checks:
         for impl in reversed(impls):  # pluggy calls the last registered (and tryfirst) ones first
             mine = [leak for leak in leaks if leak.check == impl.plugin_name]
             if mine and not impl.wrapper and not impl.hookwrapper:
-                self._call_alone(self._alone(CLEANUP, impl.plugin), scope=scope, leaks=mine)
-        for crash in take_crashes():
-            problems.report(f"cleanup failed: {crash.text()}")
+                for crash in self._call_alone(self._alone(CLEANUP, impl.plugin), scope=scope, leaks=mine)[1]:
+                    problems.report(f"cleanup failed: {crash.text()}")
 
     def still_in_place(self, leak: Leak) -> bool:
-        answer = self._call(STILL_IN_PLACE, leak=leak)
-        take_crashes()
+        answer, _ = self._call(STILL_IN_PLACE, leak=leak)
         return answer is not False
-
-
-def take_crashes() -> list[Crash]:
-    crashes = _crashed[:]
-    _crashed.clear()
-    return crashes
-
-
-def forget() -> None:
-    """The run is over: a second in-process run starts with no crash and no time recorded."""
-    _crashed.clear()
-    _seconds.clear()
 
 
 def _culprit(exc: BaseException, impls: Sequence[Any]) -> tuple[object | None, str]:

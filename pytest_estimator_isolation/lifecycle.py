@@ -1,34 +1,40 @@
 """A test's life for the plugin, in the order it happens; :mod:`.plugin`'s hooks call in here.
 
-1. :meth:`Runner.begin_test` (protocol start): the test becomes a :class:`~.scopes.Scope`, its checks
+1. :meth:`Lifecycle.begin_test` (protocol start): the test becomes a :class:`~.scopes.Scope`, its checks
    take their snapshots.
-2. A scoped fixture set up for it is a scope of its own (:meth:`Runner.fixture_starting` ... ``ready``):
+2. A scoped fixture set up for it is a scope of its own (:meth:`Lifecycle.fixture_starting` ... ``ready``):
    what it does is not the test's, and the test's snapshots are taken again after it.
-3. :meth:`Runner.end_test` (after the test's teardown, or before the first scoped fixture's own teardown
-   code runs): the test is judged; scoped fixtures torn down with it are judged at their teardown
-   (:meth:`Runner.fixture_torn_down`). :mod:`.verdict` decides what it all means.
-4. :meth:`Runner.leave_test` (protocol end).
+3. :meth:`Lifecycle.end_test` (after the test's teardown, or before the first scoped fixture's own
+   teardown code runs): the test is judged and its :class:`~.verdict.Settlement` kept for its teardown
+   report; scoped fixtures torn down with it are judged at their teardown
+   (:meth:`Lifecycle.fixture_torn_down`). :mod:`.verdict` decides what it all means.
+4. :meth:`Lifecycle.leave_test` (protocol end).
 
-Registered only when some test is checked; the checks are judged only once some check exists
-(:meth:`Runner.start`: the built-in ones when the suite imports TensorFlow).
+Before any check exists (a suite that has not imported TensorFlow), none of this runs: the plugin only
+notes which test runs (:class:`.plugin.Watching`). When the suite imports TF, :meth:`Lifecycle.start`
+takes over in the middle of whatever runs: the running test, and the wider-scoped fixtures being set up
+(found on the stack, and settled as ready once their setup is over).
 """
 
 from __future__ import annotations
 
 import functools
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from . import markers, problems, scopes
-from .calls import Checks
+from .dispatch import Checks
 from .findings import Finding
 from .leaks import Leak, LeakKind
 from .markers import Policy
 from .options import Settings
 from .scopes import Scope
-from .verdict import NOTHING, Settlement, cleans, fails_xfail, judge, reported, settle
+from .verdict import NOTHING, Settlement, cleans, judge, reported, settle
 
 if TYPE_CHECKING:
     from .baseline import Baseline
@@ -44,12 +50,46 @@ _XUNIT = (
 )
 
 
-class TestRun:
+class Clock:
+    """The plugin's own time in its per-test hooks, checks included (the JSON report's ``hook_seconds``):
+    ``with lifecycle.clock:`` around each entry point; nested entries (a fixture finalizer inside the
+    teardown hook) count once."""
+
+    __slots__ = ("_depth", "_start", "seconds")
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._depth = 0
+        self._start = 0.0
+
+    def __enter__(self) -> None:
+        if not self._depth:
+            self._start = perf_counter()
+        self._depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if not self._depth:
+            self.seconds += perf_counter() - self._start
+
+
+class CurrentTest:
     """The running test, from the start of its protocol to its end (a slotted record, not
     ``item.stash``: it is read around every test)."""
 
-    __slots__ = ("failed", "findings", "fixtures", "item", "judged", "policy", "ran", "scope", "tearing_down")
-    __test__ = False  # not a test class, whatever pytest's collection thinks of the name
+    __slots__ = (
+        "findings",
+        "fixtures",
+        "item",
+        "judged",
+        "policy",
+        "ran",
+        "scope",
+        "settlement",
+        "teardown_failed",
+        "tearing_down",
+        "undone_before",
+    )
 
     def __init__(self, item: pytest.Item) -> None:
         self.item = item
@@ -60,7 +100,9 @@ class TestRun:
         self.ran = False  # its body ran (not skipped at setup): its teardown judged it
         self.fixtures: list[str] = []  # scoped fixtures judged in full at its teardown
         self.tearing_down = False
-        self.failed = False  # its settlement failed it
+        self.teardown_failed = False
+        self.settlement = NOTHING  # what its teardown report gets (see plugin.deliver)
+        self.undone_before: list[Finding] = []  # what the plugin undid right before it (a brittle test's clue)
 
 
 @dataclass(eq=False)
@@ -91,18 +133,24 @@ class Polluters:
         return sorted(found, key=lambda pair: not pair[0])
 
 
-class Runner:
+class Lifecycle:
     def __init__(self, config: pytest.Config, settings: Settings, baseline: Baseline | None) -> None:
         self._settings = settings
         self._baseline = baseline
         self._verbose = config.get_verbosity() > 0
         self.checks = Checks(config.pluginmanager)
         self.polluters = Polluters(self.checks)
+        self.clock = Clock()
         self._known: dict[str, LeakKind] | None = None
-        self.test: TestRun | None = None
+        self.test: CurrentTest | None = None
         self._judging = False  # until some check exists: then start()
         self._fixtures: dict[int, ScopedFixture] = {}  # by id(fixturedef), while set up
-        self.hook_seconds = 0.0  # spent in the plugin's per-test hooks, the checks included
+        self._in_setup: list[tuple[pytest.FixtureDef[Any], ScopedFixture]] = []  # found set up at start()
+        self._undone: list[Finding] = []  # what the last test's judging undid
+
+    @property
+    def hook_seconds(self) -> float:
+        return self.clock.seconds
 
     # ---------------------------------------------------------------- collection
 
@@ -127,18 +175,57 @@ class Runner:
     # ---------------------------------------------------------------- a test's life
 
     def begin_test(self, item: pytest.Item) -> None:
-        test = self.test = TestRun(item)
+        if self.test is not None:  # the last one's protocol end was not seen (checking began inside it)
+            self.leave_test()
+        test = self.test = CurrentTest(item)
+        if self._undone:
+            test.undone_before, self._undone = self._undone, []
         if self._judging:
             self._begin(test)
 
-    def start(self) -> None:
-        """Some check exists now (TensorFlow was imported): judge every test from here on. A test
-        running now is judged on what it does from now on, under the scoped fixtures being set up."""
+    def start(
+        self,
+        item: pytest.Item | None = None,
+        environ: dict[Any, Any] | None = None,
+        in_setup: Sequence[tuple[pytest.FixtureDef[Any], pytest.FixtureRequest]] = (),
+    ) -> None:
+        """Some check exists now (TensorFlow was imported): judge every test from here on. ``item``: the
+        test running now (judged on what it does from now on), ``environ``: ``os.environ`` as it was when
+        that test started (the checks may compare with it), ``in_setup``: the wider-scoped fixtures being
+        set up right now, outermost first (each a scope of its own until its setup is over)."""
+        if self._judging:
+            return
         self._judging = True
-        if self.test is not None:
-            self._begin(self.test, bottom=True)
+        if item is not None and (self.test is None or self.test.item is not item):
+            self.test = CurrentTest(item)
+        test = self.test
+        if test is None:
+            return
+        self._begin(test, bottom=True)
+        if environ is not None and test.scope is not None:
+            test.scope.stash[scopes.ENVIRON] = environ
+        for fixturedef, request in in_setup:
+            fixture = self.fixture_starting(fixturedef, request)
+            if fixture is not None:
+                self._in_setup.append((fixturedef, fixture))
 
-    def _begin(self, test: TestRun, bottom: bool = False) -> None:
+    def settle_setups(self) -> bool:
+        """The fixtures :meth:`start` found being set up whose setup is over now are ready (or failed);
+        whether any is still being set up."""
+        if self._in_setup:
+            pending = []
+            for fixturedef, fixture in self._in_setup:
+                cached = fixturedef.cached_result
+                if cached is None:
+                    pending.append((fixturedef, fixture))
+                elif cached[2] is not None:  # its setup raised
+                    self.fixture_failed(fixture)
+                else:
+                    self.fixture_ready(fixturedef, fixture)
+            self._in_setup = pending
+        return bool(self._in_setup)
+
+    def _begin(self, test: CurrentTest, bottom: bool = False) -> None:
         item = test.item
         policy = item.stash.get(_POLICY, None)
         if policy is None:  # an item pytest_collection_modifyitems did not see
@@ -151,30 +238,33 @@ class Runner:
         scopes.push(scope, bottom=bottom)
 
     def end_test(self, item: pytest.Item, teardown_failed: bool) -> Settlement:
-        """Judge the test (if a fixture teardown did not already), and settle what it gets."""
+        """Judge the test (if a fixture teardown did not already), and settle what it gets; kept on the
+        test for its teardown report."""
         test = self.test
         if test is None or test.item is not item:
             return NOTHING
+        self.settle_setups()
         self._judge_test(test)
-        settlement = settle(
+        test.teardown_failed = teardown_failed
+        test.settlement = settle(
             test.findings, problems.take(), verbose=self._verbose, nodeid=item.nodeid, teardown_failed=teardown_failed
         )
-        test.failed = fails_xfail(settlement)
-        return settlement
+        self._undone = [finding for finding in test.findings if finding.cleaned]
+        return test.settlement
 
     def leave_test(self) -> None:
         test, self.test = self.test, None
         if test is not None and test.scope is not None:  # not judged (TF first imported in its teardown)
             scopes.pop(test.scope)
 
-    def judged(self, test: TestRun) -> list[str]:
+    def judged(self, test: CurrentTest) -> list[str]:
         """The owners this test's teardown checked in full: the baseline may replace their entries (so
         none without a baseline)."""
         if self._settings.baseline is None:
             return []
         return [test.item.nodeid, *test.fixtures] if test.judged and test.ran else test.fixtures
 
-    def _judge_test(self, test: TestRun) -> None:
+    def _judge_test(self, test: CurrentTest) -> None:
         scope = test.scope
         if scope is None:
             return
@@ -190,6 +280,8 @@ class Runner:
     ) -> ScopedFixture | None:
         """A wider-scoped fixture starts its setup: what it creates from now on is its own, judged under
         the markers of the module or class it is set up for."""
+        if self._in_setup:
+            self.settle_setups()
         if fixturedef.scope == "function" or self.test is None:
             return None
         fixture = ScopedFixture(Scope(_label(fixturedef, request), "fixture"), self._policy(request.node))
@@ -216,10 +308,11 @@ class Runner:
         # is judged on what it did, not on what the fixture's teardown undoes. A parametrized fixture
         # switching params is torn down in the next test's setup: that test has not run yet. What the
         # fixture's teardown does from here on is its own again.
-        test = self.test
-        if test is not None and test.tearing_down:
-            self._judge_test(test)
-        scopes.push(fixture.scope)
+        with self.clock:
+            test = self.test
+            if test is not None and test.tearing_down:
+                self._judge_test(test)
+            scopes.push(fixture.scope)
 
     def fixture_torn_down(self, fixturedef: pytest.FixtureDef[Any]) -> None:
         fixture = self._fixtures.pop(id(fixturedef), None)
@@ -250,7 +343,7 @@ class Runner:
         cleaned = [leak for leak in leaks if cleans(leak, policy)]
         if cleaned:
             self.checks.cleanup(scope, cleaned)
-        findings = judge(leaks, policy, self._baseline, self._settings.update_baseline)  # with what it freed
+        findings = judge(leaks, policy, self._baseline, self._settings.update_baseline, scope.kind)
         for leak, finding in zip(leaks, findings):
             if not finding.cleaned and finding.outcome != "tidied":
                 self._left_in_place(leak, finding)
@@ -276,3 +369,26 @@ def _label(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -
             return f"{name} of {node}"
     where = fixturedef.baseid or "conftest"
     return f"fixture {fixturedef.argname!r} ({fixturedef.scope} scope, {where})"
+
+
+def fixtures_in_setup() -> list[tuple[pytest.FixtureDef[Any], pytest.FixtureRequest]]:
+    """The fixtures whose setup is running right now, outermost first, read off the stack: pytest's own
+    ``pytest_fixture_setup`` implementation holds each ``fixturedef`` and ``request``. Called once, when
+    checking begins in the middle of a run (the hooks that follow fixtures were not registered yet)."""
+    found: list[tuple[pytest.FixtureDef[Any], pytest.FixtureRequest]] = []
+    frame: Any = sys._getframe(1)
+    seen: set[int] = set()
+    while frame is not None:
+        if frame.f_code.co_name == "pytest_fixture_setup":
+            fixturedef = frame.f_locals.get("fixturedef")
+            request = frame.f_locals.get("request")
+            if (
+                isinstance(fixturedef, pytest.FixtureDef)
+                and isinstance(request, pytest.FixtureRequest)
+                and id(fixturedef) not in seen  # also seen by other plugins' wrappers (--setup-show)
+            ):
+                seen.add(id(fixturedef))
+                found.append((fixturedef, request))
+        frame = frame.f_back
+    found.reverse()
+    return found
