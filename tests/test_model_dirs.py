@@ -117,6 +117,16 @@ def test_symlink_from_cwd_to_tmp_path(tmp_path):
 def test_evaluates_only():
     tf.estimator.Estimator(model_fn, model_dir="evaluated_model").evaluate(input_fn, steps=1)
 
+def test_fixed_dir_under_the_system_temp_dir():
+    import tempfile
+
+    train(os.path.join(tempfile.gettempdir(), "fixed_model"))  # not pytest's: it outlives the run
+
+def test_a_mkdtemp_dir():
+    import tempfile
+
+    train(os.path.join(tempfile.mkdtemp(), "model"))  # made by this run: temporary
+
 def test_uses_module_model(module_model):
     assert module_model.model_dir == "module_model"
 
@@ -152,6 +162,11 @@ FLAGGED = [
     ),
     ("test_evaluates_only", "EI203 persistent-model-dir", "wrote into evaluated_model (= */evaluated_model), outside*"),
     (
+        "test_fixed_dir_under_the_system_temp_dir",
+        "EI203 persistent-model-dir",
+        "wrote into */systmp/fixed_model, outside*",
+    ),
+    (
         "test_uses_module_model_too",
         "EI203 persistent-model-dir",
         "wrote into module_model (= */module_model), outside*",
@@ -173,7 +188,7 @@ def estimator_suite(pytester, monkeypatch):
 @requires_estimator
 def test_model_dir_leaks_fail_in_strict_and_warn_in_warn_mode(estimator_suite, run_pytest):
     result = run_pytest("--estimator-isolation", "-p", "no:xdist")
-    result.assert_outcomes(passed=18, errors=len(FLAGGED))
+    result.assert_outcomes(passed=20, errors=len(FLAGGED))
     lines = []
     for test, code, what in FLAGGED:
         lines += [f"*ERROR at teardown of {test} *", f"{code}: {what}"]
@@ -192,7 +207,7 @@ def test_model_dir_leaks_fail_in_strict_and_warn_in_warn_mode(estimator_suite, r
 
     # Again, warning only; the dirs left in the working directory now hold checkpoints from the first run.
     result = run_pytest("--estimator-isolation=warn", "-p", "no:xdist")
-    result.assert_outcomes(passed=18)
+    result.assert_outcomes(passed=20)
     result.stdout.fnmatch_lines_random(
         [f"*EstimatorIsolationWarning: {code}: {what}" for _, code, what in FLAGGED]
         + [
