@@ -106,6 +106,88 @@ def patch_overhead(python: Path) -> tuple[float, float, float] | None:
     return float(extra), float(error), float(plain)
 
 
+# A save or restore of training state: what the training-state room's patches add to TF's own call. TF's
+# calls take 1-20 ms and vary by more than 100 us from call to call, so the added part is timed by itself:
+# what the wrappers do around the original call (read the path, call the room's listeners), on files a save
+# left, each test in a scope of its own with a fresh directory (as tmp_path gives it) and judged after it,
+# against the same loop without the calls. CPU time (process_time): the machine's other load inflates wall
+# time. Run twice: the registry in memory (no xdist), and in the file xdist workers share. Also timed: one
+# os.stat, to scale these to another machine (the first save in a test costs about 3 syscalls).
+SAVE_ROUNDS = 3000
+SAVE_PROBE = """
+import itertools, json, os, statistics, sys, tempfile, time
+from pathlib import Path
+ROUNDS, SHARED = int(sys.argv[1]), sys.argv[2] == "xdist"
+from pytest_estimator_isolation import scopes
+from pytest_estimator_isolation._tf import saving
+from pytest_estimator_isolation._tf._core import ask, emit
+from pytest_estimator_isolation.checks import RunInfo
+from pytest_estimator_isolation.checks.training_state import make
+
+work = Path(tempfile.mkdtemp())
+check = make(RunInfo(rootdir=".", basetemp=work, worker="gw0" if SHARED else ""))
+find = type(check).pytest_estimator_isolation_find_leaks.__wrapped__
+clock = time.process_time
+loops = itertools.count()
+
+def save(api, path):
+    path = saving.local_path(path)
+    emit("state_saving", api, path)
+    emit("state_saved", api, path)
+
+def restore(api, path):
+    ask("state_restoring", api, saving.local_path(path))
+
+def loop(call, api, per_test):
+    tests = []  # a fresh dir per test, holding what a save left there
+    for i in range(ROUNDS // per_test):
+        directory = work / f"loop{next(loops)}" / "ckpts"
+        directory.mkdir(parents=True)
+        names = [f"ckpt-{n}" if api == saving.CHECKPOINT else f"w{n}.weights.h5" for n in range(per_test)]
+        for name in names:
+            (directory / (name + ".index" if api == saving.CHECKPOINT else name)).write_bytes(b"x")
+        tests.append([str(directory / name) for name in names])
+    start = clock()
+    for i, paths in enumerate(tests):
+        scope = scopes.Scope(f"bench::test_{i}", "test")
+        scopes.push(scope)
+        if call is not None:
+            for path in paths:
+                call(api, path)
+        scopes.pop(scope)
+        find(check, scope)
+    return (clock() - start) / ROUNDS
+
+out = {}
+for label, call, api in (
+    ("a checkpoint save (Checkpoint.save/write, CheckpointManager)", save, saving.CHECKPOINT),
+    ("a checkpoint restore", restore, saving.CHECKPOINT),
+    ("a Keras save_weights / ModelCheckpoint", save, saving.KERAS_WEIGHTS),
+    ("a Keras load_weights", restore, saving.KERAS_WEIGHTS),
+):
+    for per_test in (1, 10):
+        loop(call, api, per_test)  # warm-up
+        runs = [loop(call, api, per_test) - loop(None, api, per_test) for _ in range(3)]
+        which = "the first in a test" if per_test == 1 else "one of 10 in a test"
+        out[f"{label}: {which}"] = statistics.median(runs)
+start = clock()
+for _ in range(ROUNDS):
+    os.stat(work)
+out["one os.stat, for scale"] = (clock() - start) / ROUNDS
+print(json.dumps(out))
+"""
+
+
+def save_overhead(python: Path, registry: str) -> dict[str, float] | None:
+    """Seconds the training-state patches add to one save or restore, per kind of call (the first in a
+    test, and one of ten); ``registry``: "memory" (no xdist) or "xdist" (the file the workers share)."""
+    command = [str(python), "-c", SAVE_PROBE, str(SAVE_ROUNDS), registry]
+    proc = subprocess.run(command, capture_output=True, text=True, env=environment())
+    if proc.returncode != 0:
+        return None
+    return {label: float(value) for label, value in json.loads(proc.stdout.strip().splitlines()[-1]).items()}
+
+
 def probe(python: Path, modules: list[str]) -> dict[str, str | None]:
     """Which of these modules the interpreter can import (without importing them), and versions."""
     code = textwrap.dedent(

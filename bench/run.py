@@ -24,14 +24,23 @@ import tempfile
 import time
 from pathlib import Path
 
-from probes import PATCH_ROUNDS, ROOT, patch_overhead, plugin_fingerprint, plugin_revision, probe, tf_version
+from probes import (
+    PATCH_ROUNDS,
+    ROOT,
+    patch_overhead,
+    plugin_fingerprint,
+    plugin_revision,
+    probe,
+    save_overhead,
+    tf_version,
+)
 from runner import CONTAINERS, FLOORS, NO_PLUGIN, SETTINGS_ONLY, STRICT, Row, environment, run_row
 from suites import write_memory_suite, write_no_tf_suite, write_tf_suite
 from table import report
 
 FORK_PYTHON = ROOT / "bench" / ".venv-fork" / "bin" / "python"
 FORK_TOOLS = (("pytest_forked", "forked", "--forked"), ("pytest_isolate", "isolate", "--isolate"))
-SKIPPABLE = ("no-tf", "tf", "fresh", "fork", "memory", "floor", "containers")
+SKIPPABLE = ("no-tf", "tf", "fresh", "fork", "memory", "floor", "containers", "saves")
 PLAIN_RUNS = 5  # runs of each no-TF row per repeat
 
 
@@ -187,7 +196,12 @@ def main() -> int:
                 f"graph/session test body of {patches[2] * 1e3:.3f} ms (median of {PATCH_ROUNDS} paired "
                 "differences per kind, one process)"
             )
-    text = report(rows, {"tf": n_tf, "no-tf": n_plain, "memory": n_memory}, notes, machine, patches)
+    saves: dict[str, dict[str, float] | None] = {}
+    if "saves" not in args.skip:
+        print("training-state patches: what a save or restore pays over TF's own call", flush=True)
+        saves = {registry: save_overhead(args.python, registry) for registry in ("memory", "xdist")}
+    sizes = {"tf": n_tf, "no-tf": n_plain, "memory": n_memory}
+    text = report(rows, sizes, notes, machine, patches, saves)
     print("\n" + text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)

@@ -81,6 +81,29 @@ def _containers(by: dict[tuple[str, str, str], Row], n: int) -> list[str]:
     return lines
 
 
+SCALE = "one os.stat, for scale"
+
+
+def save_costs(saves: dict[str, dict[str, float] | None]) -> list[str]:
+    """What the training-state patches add to one save or restore (CPU time, bench/probes.py), with the
+    registry in memory and in the file xdist workers share, against the 20 us target."""
+    memory, xdist = saves.get("memory"), saves.get("xdist")
+    if not memory:
+        return []
+    head = "| target: a save or restore pays <= 20 us over TF's own call | registry in memory | xdist registry file "
+    head += "| met |"
+    lines = ["", head, "| --- | --- | --- | --- |"]
+    for label, spent in memory.items():
+        if label == SCALE:
+            continue
+        shared = xdist.get(label) if xdist else None
+        cells = f"{spent * 1e6:.1f} us | " + (f"{shared * 1e6:.1f} us" if shared is not None else "")
+        lines.append(f"| {label} | {cells} | {'yes' if spent <= 20e-6 else '**no**'} |")
+    if SCALE in memory:
+        lines.append(f"| {SCALE} (a first save costs about 3 syscalls) | {memory[SCALE] * 1e6:.1f} us | | |")
+    return lines
+
+
 def _budget_row(name: str, per_test: float, n: int, loop: float, limit: float = 100e-6) -> str:
     met = "yes" if per_test <= limit and per_test * n <= loop / 100 else "**no**"
     return (
@@ -95,6 +118,7 @@ def report(
     notes: list[str],
     machine: list[str],
     patches: tuple[float, float, float] | None = None,
+    saves: dict[str, dict[str, float] | None] | None = None,
 ) -> str:
     by = {(row.suite, row.label, row.env): row for row in rows}
 
@@ -186,6 +210,7 @@ def report(
     if plain:
         kept_out = "yes" if all(row.runs["wall"] and not row.failures for row in plain) else "**no**"
         lines.append(f"| no-TF suite: TensorFlow never imported (checked at sessionfinish) | | | | {kept_out} |")
+    lines += save_costs(saves or {})
 
     for row in rows:
         if row.checks and row.suite == "tf" and row.env == "main" and not row.extra_env:

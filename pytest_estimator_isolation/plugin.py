@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import _imports, gate, markers, options, problems, report, scopes
+from . import _imports, _tempdirs, gate, markers, options, problems, report, scopes
 from .fixtures import copy_model_dir, keras_clean, make_estimator, model_dir, run_config, tf_graph, tf_session
 from .leaks import EstimatorIsolationWarning, Site
 from .markers import Policy
@@ -111,6 +111,7 @@ def _forget_run() -> None:
     if tf_facade is not None:
         tf_facade.uninstall()
     _imports.uninstall()
+    _tempdirs.unwatch()
     problems.reset()
     scopes.clear()
 
@@ -123,6 +124,7 @@ def _enable(config: pytest.Config) -> Lifecycle:
         from .lifecycle import Lifecycle
 
         lifecycle = config.stash[LIFECYCLE] = Lifecycle(config, config.stash[SETTINGS], config.stash[BASELINE])
+        _tempdirs.watch()  # which dirs are this run's temporary ones: what mkdtemp makes from now on
         config.pluginmanager.register(Watching(lifecycle), _WATCHING)
         _imports.when_imported("tensorflow", lambda _module: _tensorflow_imported(config))
     return lifecycle

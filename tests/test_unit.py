@@ -9,8 +9,8 @@ from helpers import README, leak_table_rows
 from pytest_estimator_isolation import problems, report
 from pytest_estimator_isolation.checks import kinds
 from pytest_estimator_isolation.checks.graphs import GRAPH_OPS, TESTCASE_GRAPH
-from pytest_estimator_isolation.checks.model_dirs import TEMP_MODEL_DIR
 from pytest_estimator_isolation.checks.sessions import OPEN_SESSION
+from pytest_estimator_isolation.checks.training_state import TEMP_MODEL_DIR
 from pytest_estimator_isolation.findings import Finding
 from pytest_estimator_isolation.leaks import Leak, Site
 from pytest_estimator_isolation.markers import Policy, policy
@@ -170,7 +170,7 @@ def test_kinds_are_looked_up_only_when_a_marker_names_some():
         (pytest.mark.allow_leaks(["open-session"]), "takes kinds as separate strings*got ['open-session']"),
         (
             pytest.mark.allow_leaks(),
-            "allow_leaks() names no leak kind; known kinds: behaviour-switch, cached-summary-writer, check-error, ",
+            "allow_leaks() names no leak kind; known kinds: behaviour-switch, cached-summary-writer, changed-fixture-state, ",
         ),
         (pytest.mark.allow_leaks("open-sesame"), "got unknown leak kind 'open-sesame'; known kinds: "),
         (pytest.mark.allow_leaks("EI101", why="x"), "takes leak kinds only, got keyword arguments ['why']"),

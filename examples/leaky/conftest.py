@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,11 +11,19 @@ import tensorflow as tf
 # Remove it after the run, but only if this run created it: never delete a directory we did not make.
 CWD_MODEL_DIR = Path("model_dir").absolute()
 _EXISTED = CWD_MODEL_DIR.exists()
+# test_checkpoints.py: the same for its fixed checkpoint dir under the system temp dir and its weights file.
+_CHECKPOINTS = [Path(tempfile.gettempdir(), "estimator_isolation_demo_ckpts"), Path("model.weights.h5").absolute()]
+_MADE = [path for path in _CHECKPOINTS if not path.exists()]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if not _EXISTED and CWD_MODEL_DIR.is_dir():
         shutil.rmtree(CWD_MODEL_DIR)
+    for path in _MADE:
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.is_file():
+            path.unlink()
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # what the names are, for mypy; at run time they are looked u
     from .eager import *  # noqa: F403
     from .estimators import *  # noqa: F403
     from .graphs import *  # noqa: F403
+    from .saving import *  # noqa: F403
     from .seed import *  # noqa: F403
     from .sessions import *  # noqa: F403
     from .settings import *  # noqa: F403

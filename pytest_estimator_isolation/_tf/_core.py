@@ -19,10 +19,10 @@ _SESSION = "tensorflow.python.client.session"
 _SUMMARY = "tensorflow.python.ops.summary_ops_v2"
 _CONFIG = "tensorflow.python.framework.config"
 
-_listeners: dict[str, Callable[..., None]] = {}
+_listeners: dict[str, Callable[..., Any]] = {}
 
 
-def listen(event: str, callback: Callable[..., None]) -> None:
+def listen(event: str, callback: Callable[..., Any]) -> None:
     """Call ``callback(*args)`` on every ``emit(event, *args)`` of this run (replaces an earlier one)."""
     _listeners[event] = callback
 
@@ -40,6 +40,29 @@ def emit(event: str, *args: Any) -> None:
         callback(*args)
     except Exception as exc:
         problems.report(f"{event.replace('_', ' ')} tracking failed: {exc!r}")
+
+
+def ask(event: str, *args: Any) -> Any:
+    """Like :func:`emit`, and return what the listener answered (None without one, or if it failed)."""
+    callback = _listeners.get(event)
+    if callback is None:
+        return None
+    try:
+        return callback(*args)
+    except Exception as exc:
+        problems.report(f"{event.replace('_', ' ')} tracking failed: {exc!r}")
+        return None
+
+
+def listening(event: str) -> bool:
+    """Whether this run listens to ``event`` (a patch can skip work only a listener needs)."""
+    return event in _listeners
+
+
+def add_note(exc: BaseException, note: str | None) -> None:
+    """Add ``note`` to an exception on its way to the user (Python 3.11+: shown under its message), once."""
+    if note and hasattr(exc, "add_note") and note not in getattr(exc, "__notes__", ()):
+        exc.add_note(note)
 
 
 def version() -> str | None:

@@ -12,12 +12,13 @@ from types import ModuleType
 from typing import Any
 
 from .. import _imports, problems
-from ._core import _wrap, emit, listen, patched
+from ._core import _wrap, add_note, ask, emit, listen, patched
 
 _ESTIMATOR = "tensorflow_estimator.python.estimator.estimator"
 _DEPRECATION = "tensorflow.python.util.deprecation"
 
 EstimatorHook = Callable[[Any], None]
+TrainHook = Callable[[Any], "str | None"]
 
 _calls = threading.local()
 
@@ -37,16 +38,26 @@ def _calling(method: Any, estimator: Any, args: Any, kwargs: Any) -> Any:
 
 
 def instrument_estimators(
-    on_init: Callable[[Any, bool], None], on_train: EstimatorHook, on_evaluate: EstimatorHook
+    on_init: Callable[[Any, bool], None], on_train: TrainHook, on_trained: EstimatorHook, on_evaluate: EstimatorHook
 ) -> None:
     """Call ``on_init(estimator, temporary)`` after every ``Estimator`` (canned ones included) is built,
-    ``temporary`` telling that none was given a model_dir so TF made one with ``tempfile.mkdtemp()``; and
+    ``temporary`` telling that none was given a model_dir so TF made one with ``tempfile.mkdtemp()``;
     ``on_train(estimator)`` / ``on_evaluate(estimator)`` as ``train`` / ``evaluate`` start (which
-    ``tf.estimator.train_and_evaluate`` calls too). Never changes what the Estimator does."""
+    ``tf.estimator.train_and_evaluate`` calls too), and ``on_trained(estimator)`` once ``train`` returned or
+    raised. What ``on_train`` answers (which test wrote the checkpoint it starts from) is added to the
+    exception if ``train`` raises. Never changes what the Estimator does."""
     listen("estimator_created", on_init)
-    listen("estimator_trained", on_train)
+    listen("estimator_training", on_train)
+    listen("estimator_trained", on_trained)
     listen("estimator_evaluated", on_evaluate)
     _imports.when_imported(_ESTIMATOR, _patch)
+
+
+def warm_start_source(estimator: Any) -> str | None:
+    """The checkpoint or dir an Estimator warm-starts from (``warm_start_from``), if any."""
+    settings = getattr(estimator, "_warm_start_settings", None)
+    source = getattr(settings, "ckpt_to_initialize_from", None)
+    return source if isinstance(source, str) and source else None
 
 
 def _patch(module: ModuleType) -> None:
@@ -76,8 +87,14 @@ def _patch(module: ModuleType) -> None:
 
     def train_(self: Any, *args: Any, **kwargs: Any) -> Any:
         __tracebackhide__ = True  # the user's traceback shows their call, then TF's frames
-        emit("estimator_trained", self)
-        return _calling(train, self, args, kwargs)
+        note = ask("estimator_training", self)
+        try:
+            return _calling(train, self, args, kwargs)
+        except Exception as exc:
+            add_note(exc, note)
+            raise
+        finally:
+            emit("estimator_trained", self)
 
     def evaluate_(self: Any, *args: Any, **kwargs: Any) -> Any:
         __tracebackhide__ = True  # the user's traceback shows their call, then TF's frames

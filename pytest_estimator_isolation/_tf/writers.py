@@ -24,7 +24,7 @@ from typing import Any
 
 from .. import _imports, _sites, problems
 from ..leaks import Site
-from ._core import _CONTEXT, _SUMMARY, _module, _wrap, emit, listen, patched, summary_state
+from ._core import _CONTEXT, _SUMMARY, _module, _wrap, emit, listen, listening, patched, summary_state
 
 _EVENT_FILE_WRITER = "tensorflow.python.summary.writer.event_file_writer"
 _WRITER_CACHE = "tensorflow.python.summary.writer.writer_cache"
@@ -36,6 +36,7 @@ V1 = "tf.compat.v1.summary.FileWriter"
 V2 = "tf.summary.create_file_writer"
 
 WriterHook = Callable[[Any, str], None]  # (writer, V1 or V2)
+EVENT_FILE_OPENED = "event_file_opened"
 
 # Threads TF (or Keras, TensorBoard) runs Python code in: by class or target module, or by name.
 _TF_MODULES = ("tensorflow", "tensorflow_estimator", "keras", "tf_keras", "tensorboard")
@@ -44,6 +45,21 @@ _TF_THREAD_NAMES = ("EventLoggerThread", "QueueRunnerThread-")
 _thread_sites: weakref.WeakKeyDictionary[threading.Thread, tuple[Site, ...]] = weakref.WeakKeyDictionary()
 # writer -> who closed it for a test, and what that freed
 _tidied: weakref.WeakKeyDictionary[Any, tuple[str, dict[str, int]]] = weakref.WeakKeyDictionary()
+
+
+def _event_files(logdir: str) -> set[str]:
+    try:
+        return {name for name in os.listdir(logdir) if ".tfevents." in name}
+    except OSError:
+        return set()
+
+
+def instrument_event_files(on_open: Callable[[str], None]) -> None:
+    """Call ``on_open(path)`` with the event file every summary writer makes as it is built (the v1
+    ``EventFileWriter``, an eager ``tf.summary`` file writer)."""
+    listen(EVENT_FILE_OPENED, on_open)
+    _imports.when_imported(_EVENT_FILE_WRITER, _patch_v1)
+    _imports.when_imported(_SUMMARY, _patch_v2)
 
 
 def instrument_writers(on_create: WriterHook) -> None:
@@ -66,6 +82,12 @@ def _patch_v1(module: ModuleType) -> None:
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         init(self, *args, **kwargs)
         emit("writer_created", self, V1)
+        if listening(EVENT_FILE_OPENED):  # the event file it made (told to whoever reads event files back)
+            try:
+                name = self._ev_writer.FileName()
+                emit(EVENT_FILE_OPENED, name.decode() if isinstance(name, bytes) else str(name))
+            except Exception as exc:
+                problems.report(f"which event file a FileWriter made is not known: {exc!r}")
 
     _wrap(cls, "__init__", __init__)
 
@@ -78,15 +100,23 @@ def _patch_v2(module: ModuleType) -> None:
     context = _module(_CONTEXT)
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        init(self, *args, **kwargs)
-        if context is not None and context.executing_eagerly():
+        eager = context is not None and context.executing_eagerly()
+        logdir = None
+        if eager:
             try:
                 init_op_fn = kwargs.get("init_op_fn", args[1] if len(args) > 1 else None)
-                logdir = init_op_fn.keywords["logdir"]  # type: ignore[union-attr]
-                self._estimator_isolation_logdir = logdir.numpy().decode()
+                logdir = init_op_fn.keywords["logdir"].numpy().decode()  # type: ignore[union-attr]
             except Exception:
                 pass  # the message then says "?" for the log dir
+        before = _event_files(logdir) if logdir is not None and listening(EVENT_FILE_OPENED) else None
+        init(self, *args, **kwargs)
+        if eager:
+            if logdir is not None:
+                self._estimator_isolation_logdir = logdir
             emit("writer_created", self, V2)
+        if before is not None and logdir is not None:  # the event file its init made
+            for name in sorted(_event_files(logdir) - before):
+                emit(EVENT_FILE_OPENED, os.path.join(logdir, name))
 
     _wrap(cls, "__init__", __init__)
 

@@ -24,7 +24,7 @@ MODULES = (
     "sessions",
     "graphs",
     "eager",
-    "model_dirs",
+    "training_state",
     "tf_state",
     "seed",
     "writers",
