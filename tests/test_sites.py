@@ -91,3 +91,22 @@ def test_the_creation_site_is_a_test_in_a_keras_folder(tmp_path: Path, monkeypat
     test_file = os.path.join("tensorflow_ranking", "python", "keras", "estimator_test.py")
     assert sites[:2] == [(test_file, "make_session"), (test_file, "test_estimator")]
     assert not any("_pytest" in path or "pluggy" in path for path, _ in sites)  # the runner's frames are skipped
+
+
+def test_a_scope_entered_by_keras_is_the_loaded_keras_not_a_folder_named_keras(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which scopes TF or Keras enter themselves (never a test's leak, EI305) is told by where the loaded
+    package lives: a user's ``keras/`` folder enters scopes that are the user's."""
+    import sys
+    import types
+
+    from pytest_estimator_isolation._tf import state
+
+    keras = types.ModuleType("keras")
+    keras.__path__ = [str(tmp_path / "venv" / "keras")]
+    monkeypatch.setitem(sys.modules, "keras", keras)
+    monkeypatch.setattr(state, "_by_library", {})
+    assert state._from_library(str(tmp_path / "venv" / "keras" / "src" / "layers" / "core.py"))
+    assert not state._from_library(str(tmp_path / "ranking" / "python" / "keras" / "estimator_test.py"))
+    assert not state._from_library(str(tmp_path / "venv" / "keras_extra" / "x.py"))

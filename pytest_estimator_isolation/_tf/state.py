@@ -153,17 +153,20 @@ def _forget(cm: Any) -> None:
             return
 
 
-_LIBRARY = tuple(
-    f"{os.sep}{package}{os.sep}"
-    for package in ("tensorflow", "tensorflow_estimator", "keras", "tf_keras", "tensorboard")
-)
+_LIBRARY = ("tensorflow", "tensorflow_estimator", "keras", "tf_keras", "tensorboard")
 _by_library: dict[str, bool] = {}
 
 
 def _from_library(filename: str) -> bool:
+    """Whether ``filename`` is the code of the loaded TF, Keras or TensorBoard: by where those packages were
+    imported from, not by a folder name (a user's ``my_project/keras/layers_test.py`` is not Keras)."""
     known = _by_library.get(filename)
     if known is None:
-        known = _by_library[filename] = any(marker in filename for marker in _LIBRARY)
+        homes = []
+        for name in _LIBRARY:
+            module = sys.modules.get(name)
+            homes += [os.path.join(path, "") for path in getattr(module, "__path__", ())]
+        known = _by_library[filename] = filename.startswith(tuple(homes))
     return known
 
 
