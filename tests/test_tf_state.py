@@ -85,6 +85,7 @@ def test_strict_fails_each_polluter_with_its_kind_and_every_victim_passes(pytest
     assert "fix: `monkeypatch.setenv('TF_CONFIG', ...)`" in text
     assert "EI305 open-scope: tf.name_scope entered and never exited" in text
     assert "tf.distribute.experimental_set_strategy(...) is set (OneDeviceStrategy), was unset" in text
+    assert "changed during the test: added ['LeakedThing']" in text  # a registry: what the test changed
     assert "created at test_suite.py:" in text
     assert "--ei_depth=7 (was 3)" in text
     assert "TensorFlow cannot undo this in-process" in text

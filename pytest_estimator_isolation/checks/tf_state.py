@@ -258,7 +258,7 @@ class TFStateCheck:
         if touched:
             del stash[_tf.state.TOUCHED]  # judged once (a fixture failing in setup is judged at once)
             for entry, change in touched.items():
-                leaks.extend(self._entry(scope, entry, change, imported if late else before))
+                leaks.extend(self._entry(scope, entry, change, imported if late else before, late))
         return leaks
 
     def _environment(self, scope: Scope, before: tuple[str | None, ...], when: str) -> list[Leak]:
@@ -286,7 +286,7 @@ class TFStateCheck:
             return True
         return False
 
-    def _entry(self, scope: Scope, entry: state.Entry, change: state.Change, when: str) -> list[Leak]:
+    def _entry(self, scope: Scope, entry: state.Entry, change: state.Change, when: str, late: bool) -> list[Leak]:
         try:
             now = entry.read()
         except Exception:  # no longer readable (a module torn down): nothing to compare
@@ -315,7 +315,8 @@ class TFStateCheck:
         shown = entry.show(old)
         detail = _tf.entries.DETAILS.get(entry)
         if detail is not None:  # a registry: what in it changed
-            what = f"{entry.name} changed {when}: {detail(old, now)}; {entry.undo.format(old=shown)}"
+            during = f"since TensorFlow/Keras was imported in this {scope.kind}" if late else f"during the {scope.kind}"
+            what = f"{entry.name} changed {during}: {detail(old, now)}; {entry.undo.format(old=shown)}"
         elif entry.put is None:
             what = (
                 f"{entry.name}: {entry.show(now)}, was {shown} {when}; TensorFlow cannot undo this in-process, "
