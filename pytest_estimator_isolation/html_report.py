@@ -46,10 +46,16 @@ _STYLE = """<style>
 </style>"""
 
 
-def register(config: pytest.Config) -> None:
-    """Add the leaks to pytest-html's report: in the process that writes it (not an xdist worker)."""
-    if not hasattr(config, "workerinput") and not config.pluginmanager.has_plugin(PLUGIN_NAME):
-        config.pluginmanager.register(HtmlReport(config), PLUGIN_NAME)
+def register(config: pytest.Config) -> HtmlReport | None:
+    """Add the leaks to pytest-html's report: in the process that writes it (not an xdist worker), when
+    it writes one (``--html``)."""
+    if hasattr(config, "workerinput") or not config.getoption("htmlpath", None):
+        return None
+    html = config.pluginmanager.get_plugin(PLUGIN_NAME)
+    if not isinstance(html, HtmlReport):
+        html = HtmlReport(config)
+        config.pluginmanager.register(html, PLUGIN_NAME)
+    return html
 
 
 def _chip(finding: Finding, outcome: bool = True) -> str:
@@ -99,8 +105,8 @@ class HtmlReport:
         self.setup_shown: set[str] = set()  # running tests whose setup has a row (it did not simply pass)
         self.column = False  # a "Leaks" column only in a checked run: a suite that never checks keeps its table
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+    def take(self, report: pytest.TestReport) -> None:
+        """A test's report arrived (see ``plugin.Collecting``, which runs before pytest-html builds its row)."""
         if getattr(report, "outcome", None) == "rerun":  # pytest-rerunfailures: an attempt, not the outcome
             return
         if report.when == "setup" and not report.passed:

@@ -24,7 +24,7 @@ import importlib
 import os
 import sys
 import warnings
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -45,12 +45,15 @@ SETTINGS = pytest.StashKey[options.Settings]()
 LIFECYCLE = pytest.StashKey["Lifecycle"]()
 BASELINE = pytest.StashKey["Baseline | None"]()
 _WORKER_USAGE_ERROR = pytest.StashKey[str]()  # in the xdist controller: a worker's usage error
+# Where a test report's findings go (the summary, pytest-html's report): see Collecting.
+_TAKERS = pytest.StashKey[list[Callable[[pytest.TestReport], None]]]()
 USAGE_KEY = "estimator_isolation_usage_error"  # in xdist's workeroutput
 
 _PREFIX = "estimator_isolation."  # every plugin object this plugin registers is named with it
 _JUDGING = _PREFIX + "judging"
 _WATCHING = _PREFIX + "watching"
 _SETTLING = _PREFIX + "settling"
+_COLLECTING = _PREFIX + "collecting"
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -89,7 +92,10 @@ def pytest_configure(config: pytest.Config) -> None:
         options.check_paths(settings)
         baseline_gate = gate.Gate(settings, baseline)
         register(baseline_gate, _PREFIX + "gate")
-        register(report.Summary(config, settings, baseline_gate, lambda: _seconds(config)), _PREFIX + "summary")
+        summary = report.Summary(config, settings, baseline_gate, lambda: _seconds(config))
+        register(summary, _PREFIX + "summary")
+        takers: list[Callable[[pytest.TestReport], None]] = [summary.take]
+        config.stash[_TAKERS] = takers
         if settings.annotations:
             from .annotations import Annotations
 
@@ -102,7 +108,22 @@ def pytest_configure(config: pytest.Config) -> None:
     if settings.keras_reset:
         register(KerasReset(), _PREFIX + "keras_reset")
     if config.pluginmanager.hasplugin("html"):  # pytest-html: the leaks in its report too
-        importlib.import_module(f"{__package__}.html_report").register(config)
+        html = importlib.import_module(f"{__package__}.html_report").register(config)
+        if html is not None:
+            config.stash[_TAKERS].append(html.take)
+
+
+@pytest.hookimpl(trylast=True)  # trylast: after pytest-xdist's configure registered its controller
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if session.config.pluginmanager.has_plugin("dsession"):  # the xdist controller: its workers judge
+        _collect(session.config)
+
+
+def _collect(config: pytest.Config) -> None:
+    """Findings can arrive from now on: send every test report to whoever shows them (see Collecting)."""
+    takers = config.stash.get(_TAKERS, None)
+    if takers and not config.pluginmanager.has_plugin(_COLLECTING):
+        config.pluginmanager.register(Collecting(takers), _COLLECTING)
 
 
 def _forget_run() -> None:
@@ -148,6 +169,7 @@ def _start_judging(config: pytest.Config) -> None:
             lifecycle.start()
         pluginmanager.register(Following(lifecycle), _PREFIX + "following")
         pluginmanager.register(Judging(lifecycle), _JUDGING)
+        _collect(config)
         if lifecycle.settle_setups():
             pluginmanager.register(Settling(lifecycle), _SETTLING)
 
@@ -261,6 +283,20 @@ def _environ() -> dict[Any, Any]:
     """``os.environ`` as it stores it: copied in C (about 1 us), not decoded entry by entry."""
     data = getattr(os.environ, "_data", None)
     return data.copy() if isinstance(data, dict) else dict(os.environ)
+
+
+class Collecting:
+    """Each test report, to the summary and pytest-html's report (the findings a teardown report carries).
+    Registered only where findings can arrive: once this process judges tests, or in an xdist controller,
+    whose workers judge them. Until then a test report costs the plugin nothing."""
+
+    def __init__(self, takers: list[Callable[[pytest.TestReport], None]]) -> None:
+        self.takers = takers
+
+    @pytest.hookimpl(tryfirst=True)  # tryfirst: before pytest-html builds the row that shows the findings
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for take in self.takers:
+            take(report)
 
 
 class Watching:

@@ -148,8 +148,8 @@ class Summary:
         self.add_seconds(workeroutput.get(SECONDS_KEY, {}))
         self.tensorflow = self.tensorflow or workeroutput.get(TF_KEY)
 
-    @pytest.hookimpl
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+    def take(self, report: pytest.TestReport) -> None:
+        """A test's report arrived (see ``plugin.Collecting``): keep the findings its teardown carries."""
         if report.when != "teardown":  # the plugin's attributes travel on teardown reports only
             return
         found = [Finding.from_json(entry, nodeid=report.nodeid) for entry in getattr(report, REPORT_ATTR, None) or ()]

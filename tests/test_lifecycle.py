@@ -3,6 +3,8 @@ the verdict's settlement, in process with real pytest items and a fake check: no
 
 from __future__ import annotations
 
+import importlib.util
+
 import json
 
 import pytest
@@ -226,6 +228,14 @@ def pytest_configure(config):
 def pytest_sessionfinish(session):
     names = ("watching", "following", "judging")
     print("REGISTERED", {n: session.config.pluginmanager.has_plugin(f"estimator_isolation.{n}") for n in names})
+    # Every hook pytest calls for each test (or each report), and which of them this plugin implements.
+    per_test = [name for name in dir(session.config.hook) if name.startswith(("pytest_runtest_", "pytest_fixture_"))]
+    ours = sorted(
+        name for name in per_test
+        for impl in getattr(session.config.hook, name).get_hookimpls()
+        if impl.plugin_name.startswith("estimator_isolation") or "pytest_estimator_isolation" in impl.plugin_name
+    )
+    print("PER-TEST HOOKS", ours)
 """
 
 
@@ -291,15 +301,20 @@ def test_warn_mode_prints_each_finding_as_its_test_ends(pytester, run_pytest):
 
 
 def test_no_per_test_hooks_until_some_check_exists(pytester, run_pytest):
-    """A suite that never imports TF (and has no check of its own) pays two plain hooks a test."""
+    """A suite that never imports TF (and has no check of its own) pays two plain hooks a test, with
+    pytest-html's report too; plugin off, none."""
     pytester.makeconftest(STRAY_CHECK.replace('config.pluginmanager.register(Stray(), "stray")', "pass"))
     pytester.makepyfile("def test_one():\n    pass\n")
-    result = run_pytest("--estimator-isolation", "-s")
+    html = ("--html", "report.html") if importlib.util.find_spec("pytest_html") else ()
+    result = run_pytest("--estimator-isolation", "-s", "-p", "no:xdist", *html)
     result.stdout.fnmatch_lines(["*REGISTERED {'watching': True, 'following': False, 'judging': False}*"])
-    result = run_pytest("--estimator-isolation", "-s", "-p", "no:randomly")
+    result.stdout.fnmatch_lines(["PER-TEST HOOKS ['pytest_runtest_logfinish', 'pytest_runtest_protocol']"])
+    result = run_pytest("-s", "-p", "no:xdist", *html)
+    result.stdout.fnmatch_lines(["PER-TEST HOOKS []"])
     pytester.makeconftest(STRAY_CHECK)
-    result = run_pytest("--estimator-isolation", "-s")
+    result = run_pytest("--estimator-isolation", "-s", "-p", "no:xdist", *html)
     result.stdout.fnmatch_lines(["*REGISTERED {'watching': False, 'following': True, 'judging': True}*"])
+    result.stdout.fnmatch_lines(["PER-TEST HOOKS [[]*'pytest_runtest_logreport'*]"])
 
 
 def test_hook_seconds_bound_the_checks_own_time(pytester, run_pytest):
