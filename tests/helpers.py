@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -135,3 +136,26 @@ def leak_table_rows(readme: str) -> list[tuple[str, str]]:
     table = readme.split("<!-- leak-table -->")[1].split("<!-- /leak-table -->")[0]
     rows = [line.split("|")[1:3] for line in table.splitlines() if line.startswith("| EI")]
     return [(code.strip(), name.strip().strip("`")) for code, name in rows]
+
+
+# The generated suites of watched state (tf_state_suite.py, containers_suite.py) run as one module.
+SUITE_MODULE = "test_suite.py"
+
+
+def outcomes(result: pytest.RunResult, module: str = SUITE_MODULE) -> dict[str, str]:
+    """By test name: passed / failed / error, from ``-rA``'s short summary."""
+    out: dict[str, str] = {}
+    for line in result.outlines:
+        for word in ("PASSED", "FAILED", "ERROR"):
+            if line.startswith(f"{word} {module}::"):
+                name = line.split("::", 1)[1].split(" ", 1)[0]
+                out[name] = "error" if word == "ERROR" else out.get(name, word.lower())
+    return out
+
+
+def leaks_by_owner(pytester: pytest.Pytester) -> dict[str, list[dict[str, Any]]]:
+    """The JSON report's leaks (``report.json``), by the owner's test name."""
+    found: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
+    for entry in json.loads((pytester.path / "report.json").read_text())["leaks"]:
+        found[entry["owner"].split("::", 1)[1]].append(entry)
+    return found

@@ -6,15 +6,13 @@ end on a signal."""
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 
 import pytest
 from containers_suite import CASES, CLEAN, LISTED, suite
-from helpers import requires_randomly, requires_tf, requires_xdist
+from helpers import SUITE_MODULE as MODULE
+from helpers import leaks_by_owner, outcomes, requires_randomly, requires_tf, requires_xdist
 
 pytestmark = requires_tf
-
-MODULE = "test_suite.py"
 
 
 def run_suite(pytester: pytest.Pytester, run_pytest, *args: str) -> tuple[pytest.RunResult, list[str]]:
@@ -24,24 +22,6 @@ def run_suite(pytester: pytest.Pytester, run_pytest, *args: str) -> tuple[pytest
     assert "Fatal Python error" not in result.stderr.str()
     available = json.loads((pytester.path / "available.json").read_text())
     return result, [name for name in CASES if name in available]
-
-
-def outcomes(result: pytest.RunResult) -> dict[str, str]:
-    """By test name: passed / failed / error, from ``-rA``'s short summary."""
-    out: dict[str, str] = {}
-    for line in result.outlines:
-        for word in ("PASSED", "FAILED", "ERROR"):
-            if line.startswith(f"{word} {MODULE}::"):
-                name = line.split("::", 1)[1].split(" ", 1)[0]
-                out[name] = "error" if word == "ERROR" else out.get(name, word.lower())
-    return out
-
-
-def leaks_by_owner(pytester: pytest.Pytester) -> dict[str, list[dict]]:
-    found: dict[str, list[dict]] = defaultdict(list)
-    for entry in json.loads((pytester.path / "report.json").read_text())["leaks"]:
-        found[entry["owner"].split("::", 1)[1]].append(entry)
-    return found
 
 
 def test_the_suite_has_at_least_twenty_states_nobody_listed():

@@ -4,7 +4,6 @@ the verdict's settlement, in process with real pytest items and a fake check: no
 from __future__ import annotations
 
 import importlib.util
-
 import json
 
 import pytest

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections import defaultdict
 
 import pytest
-from helpers import requires_randomly, requires_tf, requires_xdist
+from helpers import SUITE_MODULE as MODULE
+from helpers import leaks_by_owner, outcomes, requires_randomly, requires_tf, requires_xdist
 from tf_state_suite import ALSO, CASES, suite
 
 pytestmark = requires_tf
-
-MODULE = "test_suite.py"
 
 
 def run_suite(pytester: pytest.Pytester, run_pytest, *args: str, names: list[str] | None = None):
@@ -22,24 +20,6 @@ def run_suite(pytester: pytest.Pytester, run_pytest, *args: str, names: list[str
     result = run_pytest(*args, "--estimator-isolation-report=report.json")
     assert result.ret in (0, 1), f"the run ended with {result.ret} (a crash?)"
     return result
-
-
-def outcomes(result: pytest.RunResult) -> dict[str, str]:
-    """By test name: passed / failed / error, from ``-rA``'s short summary."""
-    out: dict[str, str] = {}
-    for line in result.outlines:
-        for word in ("PASSED", "FAILED", "ERROR"):
-            if line.startswith(f"{word} {MODULE}::"):
-                name = line.split("::", 1)[1].split(" ", 1)[0]
-                out[name] = "error" if word == "ERROR" else out.get(name, word.lower())
-    return out
-
-
-def leaks_by_owner(pytester: pytest.Pytester) -> dict[str, list[dict]]:
-    found: dict[str, list[dict]] = defaultdict(list)
-    for entry in json.loads((pytester.path / "report.json").read_text())["leaks"]:
-        found[entry["owner"].split("::", 1)[1]].append(entry)
-    return found
 
 
 def victims(names=CASES) -> list[str]:
