@@ -86,7 +86,7 @@ def pytest_configure(config):
         from pytest_estimator_isolation._tf import containers, entries
         module = types.ModuleType("bench_settings")
         n = int(os.environ["BENCH_CONTAINER_ITEMS"])
-        source = "".join(f"_S{i} = {i}\ndef set_s{i}(v):\n    global _S{i}\n    _S{i} = v\n" for i in range(n))
+        source = "".join(f"_S{i} = {i}\\ndef set_s{i}(v):\\n    global _S{i}\\n    _S{i} = v\\n" for i in range(n))
         exec(source, vars(module))
         sys.modules[module.__name__] = module
         entries.ENTRIES += (containers.ModuleGlobals("bench settings", module.__name__).entry,)
