@@ -173,10 +173,13 @@ class Checks:
             removed.append(plugin)
             caller = self._pm.subset_hook_caller(name, remove_plugins=removed)
 
-    def kinds(self) -> list[LeakKind]:
-        """Every kind the checks declare (a crash, or a result that is not a kind, is a usage error)."""
+    def kinds(self, skip: object = None) -> list[LeakKind]:
+        """Every kind the checks declare (a crash, or a result that is not a kind, is a usage error), but
+        those of the plugin ``skip``."""
         kinds = []
         for impl in getattr(self._hook, KINDS).get_hookimpls():
+            if impl.plugin is skip:
+                continue
             for kind in self._declared(impl.plugin):
                 self._owners.setdefault(kind.name, impl.plugin_name)
                 kinds.append(kind)

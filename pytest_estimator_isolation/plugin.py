@@ -219,7 +219,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         placeholders_first(items)  # a setUpModule leak is then reported on a test that ran
     lifecycle = _enable(config) if default != "off" else config.stash.get(LIFECYCLE, None)
     if lifecycle is not None:
-        lifecycle.known_kinds()  # a check's bad kinds stop the run here, too
+        # Another check's bad kinds stop the run here. The built-in kinds are read when needed (a marker
+        # names a kind, TF is imported): importing every check module costs a suite that never imports TF.
+        lifecycle.checks.kinds(skip=config.pluginmanager.get_plugin(_PREFIX + "kinds"))
         kinds: markers.Known = lifecycle.known_kinds
     else:  # off, unless a marker turns it on: the kinds are only needed if a marker names some
         import functools

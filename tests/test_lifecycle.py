@@ -191,7 +191,7 @@ def test_a_decorated_check_without_a_name_is_named_by_its_class(pytester, items)
 # ---------------------------------------------------------------- whole inner runs (in process, no TF)
 
 STRAY_CHECK = """
-import json, os
+import json, os, sys
 import pytest
 from pytest_estimator_isolation import Leak, LeakKind, check_hook
 
@@ -235,6 +235,7 @@ def pytest_sessionfinish(session):
         if impl.plugin_name.startswith("estimator_isolation") or "pytest_estimator_isolation" in impl.plugin_name
     )
     print("PER-TEST HOOKS", ours)
+    print("CHECK MODULES", sorted(m for m in sys.modules if m.startswith("pytest_estimator_isolation.checks.")))
 """
 
 
@@ -301,13 +302,14 @@ def test_warn_mode_prints_each_finding_as_its_test_ends(pytester, run_pytest):
 
 def test_no_per_test_hooks_until_some_check_exists(pytester, run_pytest):
     """A suite that never imports TF (and has no check of its own) pays two plain hooks a test, with
-    pytest-html's report too; plugin off, none."""
+    pytest-html's report too, and never imports the built-in checks; plugin off, no hook at all."""
     pytester.makeconftest(STRAY_CHECK.replace('config.pluginmanager.register(Stray(), "stray")', "pass"))
     pytester.makepyfile("def test_one():\n    pass\n")
     html = ("--html", "report.html") if importlib.util.find_spec("pytest_html") else ()
     result = run_pytest("--estimator-isolation", "-s", "-p", "no:xdist", *html)
     result.stdout.fnmatch_lines(["*REGISTERED {'watching': True, 'following': False, 'judging': False}*"])
     result.stdout.fnmatch_lines(["PER-TEST HOOKS ['pytest_runtest_logfinish', 'pytest_runtest_protocol']"])
+    result.stdout.fnmatch_lines(["CHECK MODULES []"])  # nor imports the built-in checks (their kinds)
     result = run_pytest("-s", "-p", "no:xdist", *html)
     result.stdout.fnmatch_lines(["PER-TEST HOOKS []"])
     pytester.makeconftest(STRAY_CHECK)
