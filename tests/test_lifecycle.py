@@ -191,7 +191,7 @@ def test_a_decorated_check_without_a_name_is_named_by_its_class(pytester, items)
 # ---------------------------------------------------------------- whole inner runs (in process, no TF)
 
 STRAY_CHECK = """
-import json, os, sys
+import json, os
 import pytest
 from pytest_estimator_isolation import Leak, LeakKind, check_hook
 
@@ -235,7 +235,26 @@ def pytest_sessionfinish(session):
         if impl.plugin_name.startswith("estimator_isolation") or "pytest_estimator_isolation" in impl.plugin_name
     )
     print("PER-TEST HOOKS", ours)
-    print("CHECK MODULES", sorted(m for m in sys.modules if m.startswith("pytest_estimator_isolation.checks.")))
+    print("BUILT-IN KINDS READ", READ)
+
+
+# Whether the built-in kinds were read (which imports every built-in check module).
+from pytest_estimator_isolation import checks as _checks
+
+READ = []
+_kinds = _checks.kinds
+
+
+def _reading():
+    READ.append(1)
+    return _kinds()
+
+
+def pytest_unconfigure(config):
+    _checks.kinds = _kinds
+
+
+_checks.kinds = _reading
 """
 
 
@@ -309,7 +328,7 @@ def test_no_per_test_hooks_until_some_check_exists(pytester, run_pytest):
     result = run_pytest("--estimator-isolation", "-s", "-p", "no:xdist", *html)
     result.stdout.fnmatch_lines(["*REGISTERED {'watching': True, 'following': False, 'judging': False}*"])
     result.stdout.fnmatch_lines(["PER-TEST HOOKS ['pytest_runtest_logfinish', 'pytest_runtest_protocol']"])
-    result.stdout.fnmatch_lines(["CHECK MODULES []"])  # nor imports the built-in checks (their kinds)
+    result.stdout.fnmatch_lines(["BUILT-IN KINDS READ []"])  # nor imports the built-in checks for their kinds
     result = run_pytest("-s", "-p", "no:xdist", *html)
     result.stdout.fnmatch_lines(["PER-TEST HOOKS []"])
     pytester.makeconftest(STRAY_CHECK)
