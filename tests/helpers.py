@@ -6,6 +6,7 @@ import importlib.util
 import json
 import os
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +160,13 @@ def leaks_by_owner(pytester: pytest.Pytester) -> dict[str, list[dict[str, Any]]]
     for entry in json.loads((pytester.path / "report.json").read_text())["leaks"]:
         found[entry["owner"].split("::", 1)[1]].append(entry)
     return found
+
+
+def in_random_order(pytester: pytest.Pytester, seed: int) -> Callable[..., pytest.RunResult]:
+    """A ``run_pytest`` that runs the inner suite in a subprocess, in pytest-randomly's order for ``seed``."""
+
+    def run(*args: str) -> pytest.RunResult:
+        options = ("-p", "no:cacheprovider", "-p", "randomly", "-p", "no:xdist", f"--randomly-seed={seed}")
+        return pytester.runpytest_subprocess(*options, "-W", "ignore::DeprecationWarning", *args)
+
+    return run

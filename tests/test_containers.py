@@ -10,7 +10,7 @@ import json
 import pytest
 from containers_suite import CASES, CLEAN, LISTED, suite
 from helpers import SUITE_MODULE as MODULE
-from helpers import leaks_by_owner, outcomes, requires_randomly, requires_tf, requires_xdist
+from helpers import in_random_order, leaks_by_owner, outcomes, requires_randomly, requires_tf, requires_xdist
 
 pytestmark = requires_tf
 
@@ -87,10 +87,7 @@ def test_strict_names_each_polluter_and_every_victim_passes(pytester, run_pytest
 
 @requires_randomly
 def test_strict_in_random_order(pytester, run_pytest):
-    def shuffled(*args: str) -> pytest.RunResult:
-        options = ("-p", "no:cacheprovider", "-p", "randomly", "-p", "no:xdist", "--randomly-seed=11")
-        return pytester.runpytest_subprocess(*options, "-W", "ignore::DeprecationWarning", *args)
-
+    shuffled = in_random_order(pytester, seed=11)
     result, names = run_suite(pytester, shuffled, "-rA", "--estimator-isolation=strict")
     check_strict(pytester, result, names)
 

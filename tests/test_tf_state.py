@@ -9,7 +9,7 @@ import os
 
 import pytest
 from helpers import SUITE_MODULE as MODULE
-from helpers import leaks_by_owner, outcomes, requires_randomly, requires_tf, requires_xdist
+from helpers import in_random_order, leaks_by_owner, outcomes, requires_randomly, requires_tf, requires_xdist
 from tf_state_suite import ALSO, CASES, suite
 
 pytestmark = requires_tf
@@ -73,10 +73,7 @@ def test_strict_fails_each_polluter_with_its_kind_and_every_victim_passes(pytest
 
 @requires_randomly
 def test_strict_in_random_order(pytester, run_pytest):
-    def shuffled(*args: str) -> pytest.RunResult:
-        options = ("-p", "no:cacheprovider", "-p", "randomly", "-p", "no:xdist", "--randomly-seed=7")
-        return pytester.runpytest_subprocess(*options, "-W", "ignore::DeprecationWarning", *args)
-
+    shuffled = in_random_order(pytester, seed=7)
     result = run_suite(pytester, shuffled, "-rA", "--estimator-isolation=strict")
     check_strict(pytester, result)
 
