@@ -6,6 +6,7 @@ end on a signal."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from containers_suite import CASES, CLEAN, LISTED, suite
@@ -131,3 +132,51 @@ def test_a_tf_testcase_filling_the_default_graphs_collections_is_tfs_contract(py
     result.assert_outcomes(passed=2, errors=1, skipped=1)  # skipped: TF's test_session placeholder
     result.stdout.fnmatch_lines(["*ERROR at teardown of test_plain*", "EI307 registry: *collection 'ei_other'*"])
     result.stdout.no_fnmatch_line("*'ei_things'*")
+
+
+KERAS_TESTCASE_SUITE = """
+import keras
+from keras.src import testing
+
+
+class TestKerasOwn(testing.TestCase):
+    def test_sets_the_dtype_policy(self):
+        keras.config.set_dtype_policy("mixed_float16")
+
+    def test_quiets_logging(self):
+        keras.config.disable_interactive_logging()
+
+    def test_sets_floatx(self):
+        keras.config.set_floatx("float64")  # a module global: clear_session() keeps it
+
+
+def test_plain_test_after_them():
+    assert keras.config.dtype_policy().name == "float32"
+    assert keras.config.is_interactive_logging_enabled()
+    assert keras.config.floatx() == "float32"
+"""
+
+
+def _keras3() -> bool:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("keras").startswith("3") and os.environ.get("TF_USE_LEGACY_KERAS", "") not in ("1", "true")
+    except PackageNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not _keras3(), reason="needs Keras 3 (keras.src.testing.TestCase)")
+def test_what_keras_own_testcase_resets_is_tidied_not_failed(pytester, run_pytest):
+    """Keras 3's own TestCase.setUp() calls clear_session(), a new global_state store: what a test left
+    there is Keras' contract (EI309, tidied; strict still puts it back for a plain test after it). A module
+    global clear_session() keeps (floatx) is still EI301. Without the plugin the plain test fails."""
+    pytester.makepyfile(test_keras_own=KERAS_TESTCASE_SUITE)
+    result = run_pytest("-rA", "--estimator-isolation", "--estimator-isolation-report=report.json")
+    result.assert_outcomes(passed=4, errors=1)
+    report = json.loads((pytester.path / "report.json").read_text())
+    assert [(leak["code"], leak["owner"].rsplit("::", 1)[1]) for leak in report["leaks"]] == [
+        ("EI301", "test_sets_floatx")
+    ]
+    assert report["tidied"]["kinds"] == {"EI309 keras-testcase-state": 2}
+    run_pytest("-p", "no:estimator_isolation").assert_outcomes(passed=3, failed=1)

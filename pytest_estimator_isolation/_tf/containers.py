@@ -101,9 +101,12 @@ _NOTHING: tuple[Entry, ...] = ()
 class Container:
     """One container: how to snapshot it, what in a snapshot is an item, how to read and write one back.
     ``api``: the public namespaces (shown name, module) where a setter of an item is looked up by name.
-    ``testcase_resets``: a ``tf.test.TestCase``'s ``setUp`` resets it (TF's own contract, as for EI106)."""
+    ``testcase_resets``: a ``tf.test.TestCase``'s ``setUp`` resets it (TF's own contract, as for EI106).
+    ``keras_testcase_resets``: Keras 3's own ``TestCase.setUp`` resets it, and the table's entries it
+    ``known``s (``clear_session()``: EI309, tidied)."""
 
     testcase_resets = False
+    keras_testcase_resets = False
 
     def __init__(
         self,
@@ -312,6 +315,8 @@ class ModuleGlobals(Container):
 class KerasGlobalState(Container):
     """Keras 3's ``global_state``: one ``threading.local`` (this thread's attributes), replaced by
     ``clear_session()``. Writers: ``set_global_attribute`` (not for scratch) and ``clear_session``."""
+
+    keras_testcase_resets = True
 
     def __init__(self) -> None:
         super().__init__(

@@ -68,3 +68,14 @@ def keras_setting_call(name: Any) -> bool:
             name in _KERAS_SCRATCH or name.startswith(_KERAS_SCRATCH_PREFIXES) or name.endswith(_KERAS_SCRATCH_SUFFIXES)
         )
     )
+
+
+KERAS_TESTCASE = "keras.src.testing.test_case"
+
+
+def is_keras_testcase(cls: type | None) -> bool:
+    """Whether a test class is Keras 3's own ``TestCase`` (``keras.src.testing.TestCase``), whose
+    ``setUp`` calls ``clear_session()``: a new ``global_state`` store, so what a test left in it is gone
+    before the next such test runs (Keras' own contract, as a ``tf.test.TestCase``'s default graph is TF's)."""
+    base = getattr(sys.modules.get(KERAS_TESTCASE), "TestCase", None)
+    return cls is not None and isinstance(base, type) and issubclass(cls, base)

@@ -120,7 +120,28 @@ IRREVERSIBLE = LeakKind(
     compared=True,
 )
 
-KINDS = (GLOBAL_CONFIG, ENVIRONMENT, SUMMARY_STATE, OPEN_SCOPE, BEHAVIOUR_SWITCH, REGISTRY, IRREVERSIBLE)
+KERAS_TESTCASE_STATE = LeakKind(
+    code="EI309",
+    name="keras-testcase-state",
+    meaning="(tidied) a test of Keras 3's own TestCase (keras.src.testing.TestCase) changed Keras' global "
+    "state (the dtype policy, interactive logging, ...); the next such test's setUp resets it "
+    "(clear_session()), the plugin right after the test, so a plain test that follows starts clean",
+    fix="nothing to fix: this is Keras' own contract",
+    severity="info",
+    tidy_in_warn=False,
+    pollutes=False,
+)
+
+KINDS = (
+    GLOBAL_CONFIG,
+    ENVIRONMENT,
+    SUMMARY_STATE,
+    OPEN_SCOPE,
+    BEHAVIOUR_SWITCH,
+    REGISTRY,
+    IRREVERSIBLE,
+    KERAS_TESTCASE_STATE,
+)
 _BY_NAME = {kind.name: kind for kind in KINDS}
 
 # Environment variables TF or Keras read anew at every call, so that one a test leaves set reaches every later
@@ -234,6 +255,13 @@ class TFStateCheck:
         _watch_environ_writes()
         self._env_at_import = _env()
         self._replaced: dict[Any, Any] = {}  # by entry or variable: the value a leak left in place replaced
+        # What Keras 3's own TestCase resets at every setUp: a container's items, and the entries it knows.
+        self._keras_resets = {
+            known
+            for entry in _tf.entries.ENTRIES
+            if getattr(entry.container, "keras_testcase_resets", False)
+            for known in (entry, *entry.container.known.values())
+        }
 
     @check_hook()
     def pytest_estimator_isolation_snapshot(self, scope: Scope) -> None:
@@ -325,8 +353,14 @@ class TFStateCheck:
         else:
             what = f"{entry.name} is {entry.show(now)}, was {shown} {when}; {entry.undo.format(old=shown)}"
         stack = change.stack
-        kind = _BY_NAME[entry.kind]
+        kind = self._kind(scope, entry, _BY_NAME[entry.kind])
         return [Leak(kind, scope.owner, what, stack[0] if stack else None, stack, handle=("value", entry, old))]
+
+    def _kind(self, scope: Scope, entry: state.Entry, kind: LeakKind) -> LeakKind:
+        """A change Keras 3's own TestCase resets at the next test's setUp is Keras' contract (EI309)."""
+        if entry in self._keras_resets and kind is not IRREVERSIBLE and _tf.is_keras_testcase(scope.cls):
+            return KERAS_TESTCASE_STATE
+        return kind
 
     def _items(self, scope: Scope, entry: state.Entry, change: state.Change, now: Any, when: str) -> list[Leak]:
         """What changed inside a container (an item the table knows is its entry's to report)."""
@@ -344,7 +378,7 @@ class TFStateCheck:
                 kind = IRREVERSIBLE
                 what += "; TensorFlow cannot undo this in-process, every later test in this process runs with it"
             else:
-                kind = _BY_NAME[container.kind]
+                kind = self._kind(scope, entry, _BY_NAME[container.kind])
                 setter = container.setter(key, old)
                 what += f"; set it back with {setter}" if setter else f"; {container.fix(key)}"
             subject = f"{container.title} {key}"
