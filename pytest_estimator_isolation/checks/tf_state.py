@@ -183,6 +183,15 @@ def _decoded(value: Any) -> str | None:
     return value  # type: ignore[no-any-return]
 
 
+def _since(scope: Scope, late: bool) -> tuple[str, str]:
+    """How a finding words the old value's moment (``was X <when>``) and the change's (``changed <during>``):
+    the scope's start, or, when TF/Keras was first imported inside the scope (``late``), that import."""
+    if late:
+        imported = f"TensorFlow/Keras was imported in this {scope.kind}"
+        return f"when {imported}", f"since {imported}"
+    return f"before the {scope.kind}", f"during the {scope.kind}"
+
+
 def _shown(name: str, value: Any) -> str:
     """A value short enough to be read in a summary line (the whole of a TF_CONFIG is in the test)."""
     text = _decoded(value)
@@ -277,16 +286,14 @@ class TFStateCheck:
         touched = stash.get(_tf.state.TOUCHED, None)
         if touched is None and (seen is None or seen == _env()):
             return []
-        before = f"before the {scope.kind}"
-        imported = f"when TensorFlow/Keras was imported in this {scope.kind}"
         if seen is None:
-            leaks = self._environment(scope, self._env_at_import, imported)
+            leaks = self._environment(scope, self._env_at_import, _since(scope, late=True)[0])
         else:
-            leaks = self._environment(scope, seen, before)
+            leaks = self._environment(scope, seen, _since(scope, late=False)[0])
         if touched:
             del stash[_tf.state.TOUCHED]  # judged once (a fixture failing in setup is judged at once)
             for entry, change in touched.items():
-                leaks.extend(self._entry(scope, entry, change, imported if late else before, late))
+                leaks.extend(self._entry(scope, entry, change, late))
         return leaks
 
     def _environment(self, scope: Scope, before: tuple[str | None, ...], when: str) -> list[Leak]:
@@ -314,7 +321,8 @@ class TFStateCheck:
             return True
         return False
 
-    def _entry(self, scope: Scope, entry: state.Entry, change: state.Change, when: str, late: bool) -> list[Leak]:
+    def _entry(self, scope: Scope, entry: state.Entry, change: state.Change, late: bool) -> list[Leak]:
+        when, during = _since(scope, late)
         try:
             now = entry.read()
         except Exception:  # no longer readable (a module torn down): nothing to compare
@@ -343,7 +351,6 @@ class TFStateCheck:
         shown = entry.show(old)
         detail = _tf.entries.DETAILS.get(entry)
         if detail is not None:  # a registry: what in it changed
-            during = f"since TensorFlow/Keras was imported in this {scope.kind}" if late else f"during the {scope.kind}"
             what = f"{entry.name} changed {during}: {detail(old, now)}; {entry.undo.format(old=shown)}"
         elif entry.put is None:
             what = (
