@@ -50,6 +50,14 @@ def checkout_first(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(CHECKOUT), os.environ.get("PYTHONPATH")])))
 
 
+@pytest.fixture(autouse=True)
+def _not_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner runs print as on a developer's machine: pytest does not cut the short summary's lines to the
+    terminal's width when ``CI`` or ``BUILD_NUMBER`` is set, and tests count lines of that output."""
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("BUILD_NUMBER", raising=False)
+
+
 @pytest.fixture
 def run_pytest(pytester: pytest.Pytester, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
     """Run pytest on the pytester dir: ``run_pytest("--estimator-isolation")``. In a fresh interpreter for a `tf`
